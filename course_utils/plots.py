@@ -1,0 +1,76 @@
+"""Plots reused across chapters: training curves, image grids, confusion matrices (first used in notebook 00)."""
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_history(history, metrics=None, title=None):
+    """Plot a Keras ``History`` (or a dict of lists): one panel per metric, train and ``val_`` together."""
+    h = getattr(history, "history", history)
+    if not h:
+        raise ValueError("history is empty")
+    names = metrics or [k for k in h if not k.startswith("val_")]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        ax.plot(np.arange(1, len(h[name]) + 1), h[name], label="train")
+        if f"val_{name}" in h:
+            ax.plot(np.arange(1, len(h[f"val_{name}"]) + 1), h[f"val_{name}"], label="validation")
+        ax.set(xlabel="epoch", ylabel=name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images, labels=None, ncols=8, cmap="gray", title=None, size=1.3):
+    """Show images (N, H, W) or (N, H, W, C) in a grid, with optional labels under each."""
+    images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.1), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            img = images[i]
+            ax.imshow(img.squeeze(-1) if img.ndim == 3 and img.shape[-1] == 1 else img,
+                      cmap=cmap if img.ndim == 2 or img.shape[-1] == 1 else None)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, num_classes=None):
+    """Counts: row = true class, column = predicted class."""
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
+    k = num_classes or int(max(y_true.max(), y_pred.max())) + 1
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    return cm
+
+
+def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=False, title="confusion matrix"):
+    """Heatmap of :func:`confusion_matrix`, counts (or row fractions) written in each cell."""
+    cm = confusion_matrix(y_true, y_pred, len(class_names) if class_names else None)
+    shown = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
+    k = len(cm)
+    names = class_names or [str(i) for i in range(k)]
+    fig, ax = plt.subplots(figsize=(0.6 * k + 2, 0.6 * k + 1.5))
+    ax.imshow(shown, cmap="Blues")
+    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="true", title=title)
+    ax.set_xticklabels(names, rotation=45, ha="right")
+    ax.set_yticklabels(names)
+    for i in range(k):
+        for j in range(k):
+            txt = f"{shown[i, j]:.2f}" if normalize else str(cm[i, j])
+            ax.text(j, i, txt, ha="center", va="center", fontsize=7,
+                    color="white" if shown[i, j] > shown.max() / 2 else "black")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,57 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from course_utils import config, env
+
+
+@pytest.mark.parametrize("environ, mode", [
+    ({}, "full"), ({"CI": "true"}, "quick"), ({"COURSE_MODE": "quick"}, "quick"),
+    ({"COURSE_MODE": "full", "CI": "true"}, "full"), ({"COURSE_MODE": " Quick "}, "quick"), ({"CI": "false"}, "full"),
+])
+def test_get_mode(environ, mode):
+    assert config.get_mode(environ) == mode
+
+
+def test_bad_mode_is_an_error():
+    with pytest.raises(ValueError, match="COURSE_MODE must be one of"):
+        config.get_mode({"COURSE_MODE": "fast"})
+
+
+def test_pick_follows_env(monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    assert config.pick(quick=1, full=2) == 1
+    monkeypatch.setenv("COURSE_MODE", "full")
+    assert config.pick(quick=1, full=2) == 2
+
+
+def test_set_seed_repeats_numpy_and_keras():
+    import keras
+    import numpy as np
+
+    config.set_seed(3)
+    a = np.random.rand(3), keras.random.uniform((3,)).numpy()
+    config.set_seed(3)
+    b = np.random.rand(3), keras.random.uniform((3,)).numpy()
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_pins_match_requirements():
+    req = Path(__file__).resolve().parents[1] / "requirements.txt"
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", req.read_text(), re.M))
+    for pkg, version in config.PINS.items():
+        assert pinned.get(pkg) == version, pkg
+
+
+def test_setup_prints_mode_and_device(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    assert env.setup(seed=1) == "quick"
+    out = capsys.readouterr().out
+    assert "mode: quick" in out and "device: " in out and "tensorflow" in out
+
+
+def test_version_mismatch_is_reported(monkeypatch):
+    monkeypatch.setitem(config.PINS, "numpy", "0.0.1")
+    monkeypatch.setattr(env, "PINS", config.PINS)
+    assert env.version_mismatches()["numpy"][1] == "0.0.1"

@@ -1,0 +1,46 @@
+import json
+
+import pytest
+
+from course_utils import readme, results
+
+
+@pytest.fixture
+def build(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    return tmp_path
+
+
+def test_record_appends_with_mode_hardware_date(build):
+    results.record(1, "accuracy", 0.97, target=0.95)
+    e = results.record("1", "loss", 0.3, target=0.2, higher_is_better=False)
+    stored = json.loads((build / "results.json").read_text())
+    assert len(stored) == 2 and stored[1] == e
+    assert e["mode"] == "quick" and e["hardware"] and e["date"][:2] == "20"
+    assert stored[0]["met"] is True and e["met"] is False
+
+
+@pytest.mark.parametrize("bad", ["0.9", float("nan"), float("inf"), None, True])
+def test_record_rejects_non_numbers(build, bad):
+    with pytest.raises(ValueError):
+        results.record(1, "x", bad)
+
+
+def test_latest_and_table(build):
+    results.record(2, "acc", 0.5)
+    results.record(2, "acc", 0.6, target=0.55)
+    entries = results.latest(results.load())
+    assert [e["value"] for e in entries] == [0.6]
+    text = results.table(entries)
+    assert "acc" in text and "≥ 0.55" in text and "yes" in text
+    md = results.table(entries, markdown=True)
+    assert md.startswith("| chapter |") and md.count("\n") == 2
+
+
+def test_readme_section_is_rewritten():
+    text = "intro\n<!-- results:start -->\nold\n<!-- results:end -->\nrest\n"
+    out = readme.update_text(text, "| new |")
+    assert "old" not in out and "| new |" in out and out.endswith("rest\n")
+    with pytest.raises(ValueError, match="markers"):
+        readme.update_text("no markers", "x")

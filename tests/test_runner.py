@@ -1,0 +1,45 @@
+import json
+
+import nbformat
+import pytest
+
+from course_utils import runner
+
+
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    record = "from course_utils import results\nresults.record('0', 'answer', 42, target=40)"
+    _notebook(nbs / "00_ok.ipynb", "print('hello')", record)
+    _notebook(nbs / "01_fail.ipynb", "raise RuntimeError('boom')")
+    return tmp_path
+
+
+def test_find_notebooks_selects_chapters(course):
+    assert [p.name for p in runner.find_notebooks(course / "nbs")] == ["00_ok.ipynb", "01_fail.ipynb"]
+    assert [p.name for p in runner.find_notebooks(course / "nbs", [1])] == ["01_fail.ipynb"]
+    with pytest.raises(SystemExit, match="chapter"):
+        runner.find_notebooks(course / "nbs", [7])
+
+
+def test_runner_executes_and_prints_table(course, capsys):
+    assert runner.main(["0", "--mode", "quick", "--notebooks", str(course / "nbs")]) == 0
+    out = capsys.readouterr().out
+    assert "answer" in out and "42" in out and "quick" in out
+    executed = nbformat.read(course / "build" / "notebooks" / "00_ok.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "hello\n"
+    assert json.loads((course / "build" / "results.json").read_text())[0]["mode"] == "quick"
+
+
+def test_runner_reports_failure_with_nonzero_exit(course, capsys):
+    assert runner.main(["1", "--mode", "quick", "--notebooks", str(course / "nbs")]) == 1
+    assert "FAILED" in capsys.readouterr().err
