@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_dir():
-    return Path(os.environ.get("COURSE_BUILD_DIR", ROOT / "build"))
+    """``build/`` at the course root, or ``COURSE_BUILD_DIR`` (made absolute: kernels run in notebooks/)."""
+    return Path(os.environ.get("COURSE_BUILD_DIR", ROOT / "build")).resolve()
 
 
 def results_path():

@@ -4,7 +4,7 @@ set -uo pipefail
 PY=${1:-.venv/bin/python}
 export CI=true COURSE_MODE=quick MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
 # Notebooks' own records go to a scratch folder so a test run never mixes into a course run.
-export COURSE_BUILD_DIR=${COURSE_BUILD_DIR:-build/test}
+export COURSE_BUILD_DIR=${COURSE_BUILD_DIR:-$(pwd)/build/test}
 start=$(date +%s)
 "$PY" -m pytest -q --durations=15
 rc=$?
