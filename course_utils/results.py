@@ -56,7 +56,9 @@ def record(chapter, name, value, target=None, higher_is_better=True):
         "chapter": str(chapter), "name": name, "value": value,
         "target": None if target is None else float(target),
         "higher_is_better": bool(higher_is_better),
-        "met": None if target is None else (value >= target if higher_is_better else value <= target),
+        # bool(): a NumPy comparison would give np.bool_, which json cannot write
+        "met": None if target is None else bool(value >= float(target) if higher_is_better
+                                                else value <= float(target)),
         "mode": get_mode(), "hardware": hardware(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

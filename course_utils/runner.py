@@ -31,12 +31,21 @@ def find_notebooks(folder, chapters=None):
     return found
 
 
+# TF's C++ runtime logs (e.g. "E0000 00:00:... use_unbounded_threadpool") are noise, not lesson output
+_TF_LOG = re.compile(r"^[EWI]\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\] .*\n?", re.M)
+
+
 def _strip_local_paths(nb):
-    """Remove the local checkout path from stored outputs (they are committed)."""
+    """Remove the local checkout path and TF C++ log lines from stored outputs (they are committed)."""
     root = str(ROOT)
     home = str(Path.home())
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
+        outs = cell.get("outputs", [])
+        for out in outs:
+            if out.get("name") == "stderr":
+                out["text"] = _TF_LOG.sub("", out.get("text", ""))
+        cell["outputs"] = outs = [o for o in outs if not (o.get("name") == "stderr" and not o["text"])]
+        for out in outs:
             for key in ("text",):
                 if key in out:
                     out[key] = out[key].replace(root, "<course>").replace(home, "~")

