@@ -1,8 +1,9 @@
 """Keep the README's results table generated, never typed (maintainers; see notebook 00).
 
-``python -m course_utils readme`` merges the newest records of ``build/results.json`` into the
-committed ``results/recorded.json`` (newest per chapter, metric and mode) and rewrites the README
-between the ``results:start`` / ``results:end`` markers from it.
+``python -m course_utils readme`` merges the newest records of ``build/results.json`` (course runs)
+and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the committed
+``results/recorded.json`` (newest per chapter, metric and mode) and rewrites the README between the
+``results:start`` / ``results:end`` markers from it: one table per mode.
 """
 import json
 from pathlib import Path
@@ -18,10 +19,18 @@ def merge(recorded, new):
     return results.latest(list(recorded) + list(new))
 
 
+MODE_TITLES = {"full": "Full mode (the default a learner runs)", "quick": "Quick mode (CI, `make test`)"}
+
+
 def render(entries):
     if not entries:
         return "_No recorded runs yet._"
-    return results.table(entries, markdown=True)
+    parts = []
+    for mode in ("full", "quick"):
+        rows = [e for e in entries if e["mode"] == mode]
+        if rows:
+            parts += [f"#### {MODE_TITLES[mode]}", "", results.table(rows, markdown=True), ""]
+    return "\n".join(parts).rstrip()
 
 
 def update_text(text, table):
@@ -35,7 +44,8 @@ def update_text(text, table):
 def main(argv=None):
     store = ROOT / "results" / "recorded.json"
     recorded = json.loads(store.read_text()) if store.exists() else []
-    entries = merge(recorded, results.load())
+    sources = [p for p in (ROOT / "build" / "results.json", ROOT / "build" / "test" / "results.json") if p.exists()]
+    entries = merge(recorded, [e for p in sources for e in results.load(p)])
     store.parent.mkdir(exist_ok=True)
     store.write_text(json.dumps(entries, indent=1) + "\n")
     readme = ROOT / "README.md"

@@ -44,3 +44,13 @@ def test_readme_section_is_rewritten():
     assert "old" not in out and "| new |" in out and out.endswith("rest\n")
     with pytest.raises(ValueError, match="markers"):
         readme.update_text("no markers", "x")
+
+
+def test_readme_renders_one_table_per_mode():
+    def entry(mode, value):
+        return {"chapter": "1", "name": "acc", "value": value, "target": 0.9, "higher_is_better": True,
+                "met": value >= 0.9, "mode": mode, "hardware": "2 CPU", "date": "2026-11-23T00:00:00+00:00"}
+
+    text = readme.render(readme.merge([entry("full", 0.99)], [entry("quick", 0.95)]))
+    assert text.index("Full mode") < text.index("0.99") < text.index("Quick mode") < text.index("0.95")
+    assert readme.render([]) == "_No recorded runs yet._"
