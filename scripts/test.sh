@@ -6,8 +6,10 @@ export CI=true COURSE_MODE=quick MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
 # Notebooks' own records go to a scratch folder so a test run never mixes into a course run.
 export COURSE_BUILD_DIR=${COURSE_BUILD_DIR:-$(pwd)/build/test}
 start=$(date +%s)
-"$PY" -m pytest -q --durations=15
+"$PY" -m pytest -q --durations=15 --junitxml="$COURSE_BUILD_DIR/junit.xml"
 rc=$?
+# per-file times (each notebook against its budget) from the JUnit report
+"$PY" scripts/test_times.py "$COURSE_BUILD_DIR/junit.xml" || true
 echo "test wall time: $(( $(date +%s) - start )) s"
 # pytest exit 5 = nothing collected: not a failure of the course
 [ "$rc" -eq 5 ] && rc=0
