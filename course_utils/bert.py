@@ -96,13 +96,17 @@ def gelu_tanh(x):
 
 
 def build_bert(vocab_size, num_layers, num_heads, hidden_dim, ff_dim, max_length=512, num_segments=2,
-               dropout=0.1, gelu_approximate=False, name="bert"):
+               dropout=0.1, gelu_approximate=False, initializer_range=0.02, seed=None, name="bert"):
     """Token ids (batch, seq) → hidden states (batch, seq, hidden_dim), BERT's layout.
 
     The blocks are chapter 4's ``TransformerEncoder`` with ``norm_first=False`` (post-LayerNorm),
     exact GELU and epsilon 1e-12: exactly BERT's encoder layer. Padding (id 0) is masked.
     ``gelu_approximate=True`` swaps in the tanh GELU that KerasHub uses: for comparing with it only
     (the swap is not saved).
+
+    Every weight matrix starts from BERT's truncated normal with std ``initializer_range`` (0.02), not
+    Keras' Glorot default: small residual branches let a post-LayerNorm stack pass its input through at
+    first, and in chapter 6 this got MLM pretraining off its unigram plateau several times sooner.
     """
     if hidden_dim % num_heads:
         raise ValueError(f"hidden_dim {hidden_dim} is not divisible by num_heads {num_heads}")
@@ -114,7 +118,12 @@ def build_bert(vocab_size, num_layers, num_heads, hidden_dim, ff_dim, max_length
         x = block(x)
         if gelu_approximate:
             block.ffn_inner.activation = gelu_tanh
-    return keras.Model(token_ids, x, name=name)
+    model = keras.Model(token_ids, x, name=name)
+    init = keras.initializers.TruncatedNormal(stddev=initializer_range, seed=seed)
+    for w in model.weights:
+        if w.path.endswith("kernel"):
+            w.assign(init(w.shape))
+    return model
 
 
 def hf_weight_map(model):
@@ -204,6 +213,30 @@ class MLMHead(keras.layers.Layer):
 
     def compute_mask(self, x, mask=None):
         return None
+
+
+@keras.saving.register_keras_serializable(package="course")
+class GatherPositions(keras.layers.Layer):
+    """``hidden[b, positions[b, j]]``: the hidden states at the masked positions only."""
+
+    def call(self, hidden, positions):
+        return ops.take_along_axis(hidden, ops.expand_dims(positions, -1), axis=1)
+
+    def compute_mask(self, *args, **kwargs):
+        return None
+
+
+def build_mlm(encoder, max_predictions):
+    """(token ids, masked positions) → logits at those positions: ``(batch, max_predictions, vocab)``.
+
+    The head is tied to ``encoder``'s word embeddings and runs at ``max_predictions`` positions per row
+    (see ``course_utils.text.gather_predictions``), like BERT's ``max_predictions_per_seq``.
+    """
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    positions = keras.Input((max_predictions,), dtype="int32", name="mask_positions")
+    hidden = GatherPositions(name="gather")(encoder(token_ids), positions)
+    logits = MLMHead(encoder.get_layer("embedding"), name="mlm_head")(hidden)
+    return keras.Model([token_ids, positions], logits, name="mlm")
 
 
 @keras.saving.register_keras_serializable(package="course")

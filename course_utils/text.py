@@ -66,6 +66,45 @@ def chunk(token_lists, length):
     return [np.asarray(t[i:i + length]) for t in token_lists for i in range(0, max(len(t), 1), length) if len(t)]
 
 
+def pack_stream(token_lists, seq_len, cls_id, sep_id, pad_id=0):
+    """Pretraining rows with no wasted padding: all texts, each followed by ``[SEP]``, laid end to end and
+    cut into rows of ``[CLS]`` + ``seq_len - 1`` ids (RoBERTa's "full sentences" packing). Only the last
+    row is padded. Short texts would otherwise fill a row with ``[PAD]`` that costs compute and teaches nothing.
+    """
+    if seq_len < 3:
+        raise ValueError(f"seq_len must be at least 3, got {seq_len}")
+    stream = np.concatenate([np.append(np.asarray(t, dtype=np.int64), sep_id) for t in token_lists if len(t)])
+    width = seq_len - 1
+    rows = -(-len(stream) // width)
+    body = np.full(rows * width, pad_id, dtype=np.int64)
+    body[: len(stream)] = stream
+    out = np.concatenate([np.full((rows, 1), cls_id), body.reshape(rows, width)], axis=1)
+    return out.astype(np.int32)
+
+
+def gather_predictions(masked_ids, labels, sample_weight, max_predictions):
+    """Keep only the selected positions, as BERT does (``max_predictions_per_seq``).
+
+    The MLM head then scores ``max_predictions`` positions per row instead of all of them (the output
+    layer over the vocabulary is the most expensive part of a small model). Returns
+    ``((masked_ids, positions), labels, weights)`` with ``positions``/``labels``/``weights`` of shape
+    ``(batch, max_predictions)``; unused slots point at position 0 with weight 0. A row with more
+    selected positions than ``max_predictions`` keeps its first ``max_predictions`` (choose it a few
+    standard deviations above ``mask_rate * seq_len`` so that this is rare).
+    """
+    weight = np.asarray(sample_weight)
+    if weight.shape != np.shape(masked_ids) or weight.shape != np.shape(labels) or weight.ndim != 2:
+        raise ValueError(f"masked_ids, labels and sample_weight must share one 2-D shape, got "
+                         f"{np.shape(masked_ids)}, {np.shape(labels)}, {weight.shape}")
+    if not 0 < max_predictions <= weight.shape[1]:
+        raise ValueError(f"max_predictions must be in [1, {weight.shape[1]}], got {max_predictions}")
+    positions = np.argsort(-weight, axis=1, kind="stable")[:, :max_predictions]
+    kept = np.take_along_axis(weight, positions, 1)
+    positions = np.where(kept > 0, positions, 0).astype(np.int32)
+    return ((np.asarray(masked_ids), positions), np.take_along_axis(np.asarray(labels), positions, 1),
+            kept.astype(np.float32))
+
+
 def shrink_vocabulary(token_lists, size, full_size, special_ids, unk_id):
     """Keep the ``size`` most frequent ids (specials first, in the given order); map the rest to ``[UNK]``.
 

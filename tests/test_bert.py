@@ -99,6 +99,23 @@ def test_mlm_head_is_tied():
     assert len(big) == 1 and big[0] is table           # the output layer *is* the input embedding table
 
 
+def test_build_mlm_gathers_the_masked_positions():
+    encoder = bert.build_bert(**TINY, dropout=0.0)
+    mlm = bert.build_mlm(encoder, max_predictions=2)
+    ids = np.array([[2, 7, 9, 3], [2, 4, 8, 3]], dtype="int32")
+    positions = np.array([[1, 2], [2, 0]], dtype="int32")
+    full = np.asarray(mlm.get_layer("mlm_head")(encoder(ids)))
+    got = np.asarray(mlm([ids, positions]))
+    assert got.shape == (2, 2, TINY["vocab_size"])
+    np.testing.assert_allclose(got, np.take_along_axis(full, positions[..., None], 1), atol=1e-5)
+
+
+def test_build_bert_uses_bert_initializer():
+    model = bert.build_bert(**TINY, seed=0)
+    kernels = [w for w in model.weights if w.path.endswith("kernel")]
+    assert kernels and all(np.abs(np.asarray(w)).max() <= 2 * 0.02 + 1e-6 for w in kernels)
+
+
 def test_warmup_linear_decay():
     s = bert.WarmupLinearDecay(1e-3, 10, 110)
     got = [float(s(step)) for step in (0, 5, 10, 60, 110, 200)]

@@ -86,3 +86,35 @@ def test_shrink_vocabulary():
         text.shrink_vocabulary(lists, 8, 10, [0, 2], UNK)
     with pytest.raises(ValueError, match="must lie in"):
         text.shrink_vocabulary([[12]], 8, 10, SPECIAL, UNK)
+
+
+def test_pack_stream_fills_rows():
+    rows = text.pack_stream([[10, 11], [12], [], [13, 14, 15]], seq_len=4, cls_id=CLS, sep_id=SEP)
+    np.testing.assert_array_equal(rows, [[CLS, 10, 11, SEP], [CLS, 12, SEP, 13], [CLS, 14, 15, SEP]])
+    rows = text.pack_stream([[10, 11, 12]], seq_len=4, cls_id=CLS, sep_id=SEP)
+    np.testing.assert_array_equal(rows, [[CLS, 10, 11, 12], [CLS, SEP, PAD, PAD]])
+    assert rows.dtype == np.int32
+    with pytest.raises(ValueError):
+        text.pack_stream([[1]], 2, CLS, SEP)
+
+
+def test_gather_predictions_keeps_selected_positions():
+    ids = np.arange(5, 25).reshape(2, 10)
+    masked, labels, weight = text.mask_tokens(ids, 4, 30, [0, 1, 2, 3, 4], mask_rate=0.3, seed=0)
+    (m, pos), lab, w = text.gather_predictions(masked, labels, weight, 8)
+    assert m is masked or np.array_equal(m, masked)
+    assert pos.shape == lab.shape == w.shape == (2, 8)
+    for r in range(2):
+        sel = np.flatnonzero(weight[r])
+        assert w[r].sum() == len(sel)
+        np.testing.assert_array_equal(np.sort(pos[r][w[r] > 0]), sel)
+        np.testing.assert_array_equal(lab[r][w[r] > 0], ids[r][pos[r][w[r] > 0]])
+        assert np.all(pos[r][w[r] == 0] == 0)
+
+
+def test_gather_predictions_bad_input():
+    z = np.zeros((2, 5), np.int32)
+    with pytest.raises(ValueError, match="share one 2-D shape"):
+        text.gather_predictions(z, z, np.zeros((2, 4)), 2)
+    with pytest.raises(ValueError, match="max_predictions"):
+        text.gather_predictions(z, z, np.zeros((2, 5)), 6)
