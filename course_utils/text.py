@@ -125,3 +125,49 @@ def shrink_vocabulary(token_lists, size, full_size, special_ids, unk_id):
     old_to_new = np.full(full_size, special_ids.index(unk_id), dtype=np.int64)
     old_to_new[new_to_old] = np.arange(len(new_to_old))
     return old_to_new, new_to_old
+
+
+class NeighbourTable:
+    """A no-network baseline for masked-token prediction (chapter 6): guess from the two neighbours.
+
+    ``fit`` counts, over the training rows, which middle token follows each (left, right) pair; ``predict``
+    returns the most frequent middle token of a masked position's pair, or ``fallback`` (the most frequent
+    token) for pairs never seen. If a model's masked-token accuracy stays below this table, it has not
+    yet learned more than the local bigram statistics.
+    """
+
+    def __init__(self, vocab_size):
+        self.vocab_size = int(vocab_size)
+        self.best_mid, self.fallback = {}, None
+
+    def fit(self, rows, ignore_below=0):
+        """rows: (n, seq_len) integer ids. ``fallback`` = the most frequent id >= ``ignore_below``."""
+        rows = _check_ids(rows, self.vocab_size, "rows").astype(np.int64)
+        if rows.ndim != 2 or rows.shape[1] < 3:
+            raise ValueError(f"rows must be 2-D with at least 3 columns, got shape {rows.shape}")
+        v, n = self.vocab_size, rows.shape[1]
+        left, mid, right = (rows[:, a:n - 2 + a].ravel() for a in (0, 1, 2))
+        triples, counts = np.unique((left * v + right) * v + mid, return_counts=True)
+        order = np.lexsort((-counts, triples // v))                  # by pair, most frequent middle first
+        pairs, first = np.unique(triples[order] // v, return_index=True)
+        self.best_mid = dict(zip(pairs.tolist(), (triples[order][first] % v).tolist()))
+        flat = rows[rows >= ignore_below]
+        self.fallback = int(np.bincount(flat, minlength=v).argmax())
+        return self
+
+    def predict(self, masked_ids, positions):
+        """Guesses, shaped like ``positions``, for the masked rows (neighbours as a model sees them)."""
+        if self.fallback is None:
+            raise ValueError("call fit() before predict()")
+        masked_ids = _check_ids(masked_ids, self.vocab_size, "masked_ids").astype(np.int64)
+        positions = np.asarray(positions)
+        if masked_ids.ndim != 2 or positions.ndim != 2 or len(positions) != len(masked_ids):
+            raise ValueError(f"masked_ids and positions must be 2-D with the same number of rows, got "
+                             f"{masked_ids.shape} and {positions.shape}")
+        if positions.size and (positions.min() < 0 or positions.max() >= masked_ids.shape[1]):
+            raise ValueError(f"positions must lie in [0, {masked_ids.shape[1]})")
+        padded = np.pad(masked_ids, ((0, 0), (1, 1)))                # position p has neighbours p-1 and p+1
+        keys = (np.take_along_axis(padded, positions, 1) * self.vocab_size
+                + np.take_along_axis(padded, positions + 2, 1))
+        return np.array([self.best_mid.get(k, self.fallback) for k in keys.ravel().tolist()],
+                        dtype=np.int64).reshape(positions.shape)

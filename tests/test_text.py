@@ -118,3 +118,29 @@ def test_gather_predictions_bad_input():
         text.gather_predictions(z, z, np.zeros((2, 4)), 2)
     with pytest.raises(ValueError, match="max_predictions"):
         text.gather_predictions(z, z, np.zeros((2, 5)), 6)
+
+
+def test_neighbour_table_learns_pairs_and_falls_back():
+    rows = np.array([[2, 5, 6, 7, 3], [2, 5, 6, 7, 3], [2, 5, 8, 7, 3], [2, 9, 9, 9, 9]])
+    table = text.NeighbourTable(10).fit(rows, ignore_below=5)
+    assert table.fallback == 9                       # 9 appears 4 times, more than any other id >= 5
+    masked = np.array([[2, 5, 4, 7, 3], [2, 4, 4, 4, 3]])
+    guess = table.predict(masked, np.array([[2, 0], [2, 1]]))
+    assert guess[0, 0] == 6                          # (5, 7) was followed by 6 twice, by 8 once
+    assert guess[1, 0] == 9 and guess[1, 1] == 9     # unseen pairs (4, 4) and (2, 4) -> fallback
+    assert guess[0, 1] == 9                          # position 0: left neighbour is padding, unseen
+
+
+def test_neighbour_table_bad_input():
+    table = text.NeighbourTable(10)
+    with pytest.raises(ValueError, match="fit"):
+        table.predict(np.zeros((1, 4), int), np.zeros((1, 1), int))
+    with pytest.raises(ValueError, match="integer"):
+        table.fit(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="at least 3"):
+        table.fit(np.zeros((2, 2), int))
+    table.fit(np.ones((2, 5), int))
+    with pytest.raises(ValueError, match=r"\[0, 10\)"):
+        table.predict(np.full((1, 4), 12), np.zeros((1, 1), int))
+    with pytest.raises(ValueError, match="positions"):
+        table.predict(np.zeros((1, 4), int), np.full((1, 1), 4))
