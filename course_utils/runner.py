@@ -40,6 +40,8 @@ def _strip_local_paths(nb):
     root = str(ROOT)
     home = str(Path.home())
     for cell in nb.cells:
+        if cell.cell_type != "code":   # markdown cells have no outputs (adding the key makes the file invalid)
+            continue
         outs = cell.get("outputs", [])
         for out in outs:
             if out.get("name") == "stderr":

@@ -57,7 +57,15 @@ def test_stored_outputs_drop_tf_log_lines_and_local_paths():
         nbformat.v4.new_output("stream", name="stderr", text=log),
         nbformat.v4.new_output("stream", name="stderr", text=log + "Epoch 1/2\n"),
         nbformat.v4.new_output("stream", name="stdout", text=f"saved to {runner.ROOT}/build/m.keras\n"),
-    ])]
+    ]), nbformat.v4.new_markdown_cell("# notes")]
     runner._strip_local_paths(nb)
     outs = nb.cells[0].outputs
     assert [o["text"] for o in outs] == ["Epoch 1/2\n", "saved to <course>/build/m.keras\n"]
+    nbformat.validate(nb)            # the markdown cell did not get an "outputs" key
+
+
+def test_committed_notebooks_are_valid():
+    import nbformat
+
+    for path in sorted((runner.ROOT / "notebooks").glob("*.ipynb")):
+        nbformat.validate(nbformat.read(path, as_version=4))
