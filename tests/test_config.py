@@ -55,3 +55,19 @@ def test_version_mismatch_is_reported(monkeypatch):
     monkeypatch.setitem(config.PINS, "numpy", "0.0.1")
     monkeypatch.setattr(env, "PINS", config.PINS)
     assert env.version_mismatches()["numpy"][1] == "0.0.1"
+
+
+def test_keras_calls_feed_without_the_tf_data_autotuner():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters import get_data_adapter
+
+    assert env.keras_without_autotune() is env.keras_without_autotune()  # idempotent: patched once
+    x, y = np.zeros((10, 3), "float32"), np.zeros(10, "int64")
+    for data in [dict(x=x, y=y), dict(x=tf.data.Dataset.from_tensor_slices((x, y)).batch(4))]:
+        dataset = get_data_adapter(**data, batch_size=4 if "y" in data else None).get_tf_dataset()
+        assert dataset.options().autotune.enabled is False
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    assert model.predict(x, verbose=0).shape == (10, 2)   # and Keras still runs on it
