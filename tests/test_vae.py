@@ -108,8 +108,11 @@ def test_vae_fit_save_reload_round_trip(tmp_path):
     # IWAE with k = 1 is the one-sample ELBO; with k = 50 it is at least as large on average
     iw1, elbo1 = iwae_log_likelihood(loaded, x[:16], k=1, seed=2)
     np.testing.assert_allclose(iw1, elbo1, rtol=1e-6)
-    iw50, elbo50 = iwae_log_likelihood(loaded, x[:16], k=50, seed=2)
-    assert iw50.mean() > elbo50.mean()
+    # k = 50 is at least as large in expectation; the ELBO is averaged over 30 draws so that its own
+    # Monte Carlo noise (one sample per image per draw) cannot flip the comparison
+    iw50, _ = iwae_log_likelihood(loaded, x, k=50, seed=2)
+    elbo = np.mean([iwae_log_likelihood(loaded, x, k=1, seed=s)[1].mean() for s in range(3, 33)])
+    assert iw50.mean() > elbo
     with pytest.raises(ValueError, match="k must be"):
         iwae_log_likelihood(loaded, x[:2], k=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
