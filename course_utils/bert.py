@@ -284,11 +284,23 @@ class _Throughput(keras.callbacks.Callback):
             self.t0 = None
 
 
+def shuffled_batches(x, y, batch_size, seed=None):
+    """``tf.data`` batches of ``(x, y)`` in a new random order every epoch (what ``fit(shuffle=True)`` does
+    for arrays). KerasHub's ``fit`` needs it: given arrays, it batches them in order."""
+    import tensorflow as tf
+
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    return ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+
+
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size=32, warmup=0.1,
               weight_decay=0.01, patience=2, verbose=0):
     """Fit with AdamW, warm-up + linear decay and early stopping on validation accuracy (best weights kept).
 
-    Works for our models (token-id arrays) and KerasHub classifiers (raw strings).
+    Works for our models (token-id arrays) and KerasHub classifiers (raw strings, fed through
+    :func:`shuffled_batches` so that they are reshuffled every epoch like ours).
     Returns ``(history, samples_per_second)``.
     """
     steps = epochs * -(-len(y_train) // batch_size)
@@ -298,8 +310,14 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
                   metrics=["accuracy"], jit_compile=False)
     speed = _Throughput(len(y_train))
     stop = keras.callbacks.EarlyStopping("val_accuracy", patience=patience, restore_best_weights=True)
-    history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
-                        batch_size=batch_size, callbacks=[speed, stop], verbose=verbose)
+    if hasattr(model, "preprocessor"):
+        # A KerasHub task batches NumPy inputs in their given order and ignores shuffle=True;
+        # a reshuffling pipeline gives it the same per-epoch shuffling as our models get from Keras.
+        data = dict(x=shuffled_batches(x_train, y_train, batch_size))
+    else:
+        data = dict(x=x_train, y=y_train, batch_size=batch_size)
+    history = model.fit(**data, validation_data=(x_val, y_val), epochs=epochs,
+                        callbacks=[speed, stop], verbose=verbose)
     rates = speed.rates[1:] or speed.rates
     return history, float(np.median(rates))
 

@@ -116,6 +116,20 @@ def test_build_bert_uses_bert_initializer():
     assert kernels and all(np.abs(np.asarray(w)).max() <= 2 * 0.02 + 1e-6 for w in kernels)
 
 
+def test_shuffled_batches_reshuffle_every_epoch():
+    x, y = np.array([f"text {i}" for i in range(20)]), np.arange(20)
+    ds = bert.shuffled_batches(x, y, batch_size=8, seed=0)
+    epochs = [np.concatenate([b[1].numpy() for b in ds]) for _ in range(2)]
+    assert [len(b[1]) for b in ds] == [8, 8, 4]
+    for order in epochs:                      # every row once, pairs kept together, not in the given order
+        assert sorted(order) == list(range(20)) and not np.array_equal(order, y)
+    assert not np.array_equal(*epochs)        # a new order each epoch
+    first = next(iter(ds))
+    assert [int(s.decode().split()[1]) for s in first[0].numpy()] == list(first[1].numpy())
+    with pytest.raises(ValueError, match="rows"):
+        bert.shuffled_batches(x, y[:5], batch_size=8)
+
+
 def test_warmup_linear_decay():
     s = bert.WarmupLinearDecay(1e-3, 10, 110)
     got = [float(s(step)) for step in (0, 5, 10, 60, 110, 200)]
