@@ -296,8 +296,11 @@ def shuffled_batches(x, y, batch_size, seed=None):
 
 
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size=32, warmup=0.1,
-              weight_decay=0.01, patience=2, verbose=0):
+              weight_decay=0.01, patience=2, verbose=0, callbacks=(), optimizer_class=None):
     """Fit with AdamW, warm-up + linear decay and early stopping on validation accuracy (best weights kept).
+
+    ``callbacks`` are added to the fit; ``optimizer_class`` replaces ``keras.optimizers.AdamW`` (same
+    arguments), e.g. for per-layer learning rates in ``scripts/ch6_recipe_trials.py``.
 
     Works for our models (token-id arrays) and KerasHub classifiers (raw strings, fed through
     :func:`shuffled_batches` so that they are reshuffled every epoch like ours).
@@ -305,7 +308,8 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     """
     steps = epochs * -(-len(y_train) // batch_size)
     schedule = WarmupLinearDecay(peak_lr, int(warmup * steps), steps)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+    optimizer_class = optimizer_class or keras.optimizers.AdamW
+    model.compile(optimizer=optimizer_class(schedule, weight_decay=weight_decay),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)
     speed = _Throughput(len(y_train))
@@ -317,7 +321,7 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     else:
         data = dict(x=x_train, y=y_train, batch_size=batch_size)
     history = model.fit(**data, validation_data=(x_val, y_val), epochs=epochs,
-                        callbacks=[speed, stop], verbose=verbose)
+                        callbacks=[speed, stop, *callbacks], verbose=verbose)
     rates = speed.rates[1:] or speed.rates
     return history, float(np.median(rates))
 

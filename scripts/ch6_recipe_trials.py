@@ -103,9 +103,9 @@ def main():
         t = time.perf_counter()
         val_acc, C = linear_probe(model, X, y, X_val, y_val)
         print(f"linear probe: val {val_acc:.4f} (C={C}) in {time.perf_counter() - t:.0f} s", flush=True)
+    optimizer_class = None
     if args.head_mult != 1 or args.llrd != 1:
-        factor = lambda path: lr_factor(path, config["num_layers"], args.head_mult, args.llrd)  # noqa: E731
-        keras.optimizers.AdamW = scaled_adamw(factor)  # fine_tune builds keras.optimizers.AdamW
+        optimizer_class = scaled_adamw(lambda path: lr_factor(path, config["num_layers"], args.head_mult, args.llrd))
 
     t0 = time.perf_counter()
 
@@ -115,10 +115,9 @@ def main():
             print(f"epoch {epoch + 1}: val {logs['val_accuracy']:.4f}  test {test:.4f}  "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
-    fit = keras.Model.fit  # fine_tune owns its callbacks; add ours to the one fit it makes
-    keras.Model.fit = lambda self, *a, **kw: fit(self, *a, **dict(kw, callbacks=kw["callbacks"] + [EveryEpoch()]))
     history, speed = bert.fine_tune(model, X, y, X_val, y_val, epochs=args.epochs, peak_lr=args.lr,
-                                    batch_size=args.batch, patience=args.epochs)
+                                    batch_size=args.batch, patience=args.epochs, callbacks=[EveryEpoch()],
+                                    optimizer_class=optimizer_class)
     test = model.evaluate(X_test, y_test, batch_size=128, verbose=0)[1]
     print(f"{vars(args)}: {speed:.1f} samples/s; best val {max(history.history['val_accuracy']):.4f}, "
           f"test at that epoch {test:.4f}")

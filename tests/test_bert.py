@@ -130,6 +130,25 @@ def test_shuffled_batches_reshuffle_every_epoch():
         bert.shuffled_batches(x, y[:5], batch_size=8)
 
 
+def test_fine_tune_learns_and_takes_callbacks_and_optimizer():
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 10, size=(96, 6)).astype("int32")
+    y = (X == 1).any(axis=1).astype("int32")              # learnable: does token 1 occur?
+    model = keras.Sequential([keras.Input((6,), dtype="int32"), keras.layers.Embedding(10, 8),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(2)])
+    seen = []
+    log = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))
+
+    class MyAdamW(keras.optimizers.AdamW):
+        pass
+
+    history, speed = bert.fine_tune(model, X, y, X, y, epochs=3, peak_lr=5e-2, batch_size=16, patience=3,
+                                    callbacks=[log], optimizer_class=MyAdamW)
+    assert seen == [0, 1, 2] and len(history.history["val_accuracy"]) == 3
+    assert isinstance(model.optimizer, MyAdamW) and speed > 0
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
 def test_warmup_linear_decay():
     s = bert.WarmupLinearDecay(1e-3, 10, 110)
     got = [float(s(step)) for step in (0, 5, 10, 60, 110, 200)]
