@@ -326,11 +326,16 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     return history, float(np.median(rates))
 
 
-def predict_sentiment(texts, model, tokenizer, seq_len=64):
-    """``[(label, p_positive), ...]`` for raw texts, with a classifier over BERT token ids."""
+def encode_texts(texts, tokenizer, seq_len=64):
+    """Raw texts → ``[CLS] … [SEP]`` token-id rows padded to ``seq_len`` (chapter 6's ``encode``)."""
     from .text import pack
 
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    ids = pack([np.asarray(t) for t in tokenizer(list(texts))], seq_len, cls_id, sep_id)
+    return pack([np.asarray(t) for t in tokenizer(list(texts))], seq_len, cls_id, sep_id)
+
+
+def predict_sentiment(texts, model, tokenizer, seq_len=64):
+    """``[(label, p_positive), ...]`` for raw texts, with a classifier over BERT token ids."""
+    ids = encode_texts(texts, tokenizer, seq_len)
     p = keras.ops.convert_to_numpy(keras.ops.softmax(model.predict(ids, verbose=0)))[:, 1]
     return [("positive" if q >= 0.5 else "negative", float(q)) for q in p]

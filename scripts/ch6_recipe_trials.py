@@ -9,7 +9,7 @@ epoch. Choose a recipe on validation only; the test column is there to report, n
     python scripts/ch6_recipe_trials.py --llrd 0.8 --lr 1e-4 --head-mult 10   # layer-wise decay
     python scripts/ch6_recipe_trials.py --linear-probe       # head from logistic regression first (LP-FT)
 
-About 15 minutes per 3-epoch trial on 2 CPUs. ``--limit N`` trains on the first N sentences (a smoke run).
+About 15 minutes per 3-epoch trial on 2 CPUs. ``--limit N`` trains on a stratified subset of N sentences (a smoke run).
 """
 import argparse
 import os
@@ -27,7 +27,7 @@ cu.setup()
 import keras  # noqa: E402
 import keras_hub  # noqa: E402
 
-from course_utils import bert, data, text  # noqa: E402
+from course_utils import bert, data  # noqa: E402
 
 
 def lr_factor(path, num_layers, head_mult, llrd):
@@ -83,16 +83,12 @@ def main():
 
     folder = bert.minilm_folder()
     tokenizer = keras_hub.tokenizers.BertTokenizer.from_preset(str(folder))
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     splits = data.load_sentence_polarity()
-
-    def encode(split):
-        texts, labels = splits[split]
-        ids = text.pack([np.asarray(t) for t in tokenizer(list(texts))], args.seq_len, cls_id, sep_id)
-        return ids, np.asarray(labels)
-
-    (X, y), (X_val, y_val), (X_test, y_test) = encode("train"), encode("validation"), encode("test")
-    X, y = X[: args.limit], y[: args.limit]
+    X, X_val, X_test = (bert.encode_texts(splits[s][0], tokenizer, args.seq_len)
+                        for s in ("train", "validation", "test"))
+    y, y_val, y_test = (np.asarray(splits[s][1]) for s in ("train", "validation", "test"))
+    if args.limit:
+        X, y = data.subset(X, y, args.limit, seed=0)   # stratified, as the notebook's quick mode does
 
     config = bert.read_config(folder)
     cu.set_seed(1)

@@ -149,6 +149,19 @@ def test_fine_tune_learns_and_takes_callbacks_and_optimizer():
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def test_encode_texts_matches_pack():
+    class Tok:  # a stand-in tokenizer: one id per word, [CLS] = 2, [SEP] = 3
+        def token_to_id(self, t):
+            return {"[CLS]": 2, "[SEP]": 3}[t]
+
+        def __call__(self, texts):
+            return [[len(w) + 10 for w in t.split()] for t in texts]
+
+    got = bert.encode_texts(["a bb", "ccc"], Tok(), seq_len=5)
+    assert got.tolist() == [[2, 11, 12, 3, 0], [2, 13, 3, 0, 0]]
+    assert np.array_equal(got, text.pack([np.array([11, 12]), np.array([13])], 5, 2, 3))
+
+
 def test_warmup_linear_decay():
     s = bert.WarmupLinearDecay(1e-3, 10, 110)
     got = [float(s(step)) for step in (0, 5, 10, 60, 110, 200)]
