@@ -74,3 +74,48 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=False, tit
                     color="white" if shown[i, j] > shown.max() / 2 else "black")
     fig.tight_layout()
     return fig
+
+
+def accuracy_bars(entries, labels=None, title=None, ax=None, xlabel="test accuracy"):
+    """Horizontal bars of accuracies with their 95 % intervals as error bars (chapters 3 and 6).
+
+    Args:
+        entries: records from :func:`course_utils.results.record` (each with ``value`` and ``ci95``),
+            or ``(value, (low, high))`` pairs.
+        labels: one label per bar (default: each record's ``name``).
+        title, xlabel: figure text; ``ax``: draw into an existing axis.
+
+    Two bars whose intervals overlap may still differ significantly when both models were tested on the
+    same examples: that question is answered by a paired comparison (:func:`course_utils.results.compare`).
+    """
+    values, lows, highs = [], [], []
+    for e in entries:
+        value, ci = (e["value"], e.get("ci95")) if isinstance(e, dict) else (e[0], e[1])
+        if ci is None:
+            raise ValueError(f"entry {e.get('name', e) if isinstance(e, dict) else e!r} has no 95 % interval "
+                             "(record it with n=...)")
+        low, high = ci
+        if not low <= value <= high:
+            raise ValueError(f"interval {ci} does not contain its value {value}")
+        values.append(value), lows.append(value - low), highs.append(high - value)
+    if labels is None:
+        labels = [e["name"] if isinstance(e, dict) else str(i) for i, e in enumerate(entries)]
+    if len(labels) != len(values):
+        raise ValueError(f"{len(labels)} labels for {len(values)} bars")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.45 * len(values) + 1.2))
+    y = np.arange(len(values))[::-1]
+    ax.barh(y, values, xerr=[lows, highs], color="tab:blue", alpha=0.75, capsize=4,
+            error_kw={"elinewidth": 1.5})
+    for yi, v, h in zip(y, values, highs):
+        ax.text(v + h + 0.003, yi, f"{v:.3f}", va="center", fontsize=9)
+    ax.set_yticks(y, labels)
+    span = min(v - lo for v, lo in zip(values, lows)), max(v + h for v, h in zip(values, highs))
+    pad = max(0.02, 0.15 * (span[1] - span[0]))
+    ax.set_xlim(max(0.0, span[0] - pad), min(1.0, span[1] + 2 * pad))
+    ax.set_xlabel(f"{xlabel} (bars: 95 % interval)")
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax.figure

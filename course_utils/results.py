@@ -10,6 +10,10 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
+
+from . import stats
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,15 +26,35 @@ def results_path():
     return build_dir() / "results.json"
 
 
+def _vector_extension(flags):
+    """The widest SIMD extension in a /proc/cpuinfo ``flags`` set: what decides a CPU's matmul speed."""
+    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
+                       ("sve", "SVE"), ("asimd", "NEON")):
+        if flag in flags:
+            return name
+    return None
+
+
 def hardware():
-    """A short description: CPU count and model, and any accelerator TF sees."""
-    cpu = platform.processor() or platform.machine()
+    """What ran: CPU count, CPU model and its widest vector extension, and any GPU TensorFlow sees.
+
+    E.g. ``2 CPU (AMD EPYC, AVX2)`` or ``8 CPU (Intel Xeon ..., AVX-512), NVIDIA H100``. Machines that
+    report the same model name can differ 2x or more in speed (AVX-512 against AVX2), so both are named.
+    """
+    cpu, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except (OSError, StopIteration):
+            for line in f:
+                key, _, val = line.partition(":")
+                key = key.strip()
+                if key == "model name" and cpu in (platform.processor(), platform.machine()):
+                    cpu = val.strip()
+                elif key in ("flags", "Features") and not flags:
+                    flags = set(val.split())
+    except OSError:
         pass
-    desc = f"{os.cpu_count()} CPU ({cpu})"
+    ext = _vector_extension(flags)
+    desc = f"{os.cpu_count()} CPU ({cpu}{', ' + ext if ext else ''})"
     try:
         import tensorflow as tf
 
@@ -43,25 +67,20 @@ def hardware():
     return desc
 
 
-def record(chapter, name, value, target=None, higher_is_better=True):
-    """Append one metric; return the stored entry. ``value`` must be a finite number."""
-    from .config import get_mode
-
+def _number(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
         raise ValueError(f"value for {name!r} must be a number, got {type(value).__name__}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"value for {name!r} must be finite, got {value}")
-    entry = {
-        "chapter": str(chapter), "name": name, "value": value,
-        "target": None if target is None else float(target),
-        "higher_is_better": bool(higher_is_better),
-        # bool(): a NumPy comparison would give np.bool_, which json cannot write
-        "met": None if target is None else bool(value >= float(target) if higher_is_better
-                                                else value <= float(target)),
-        "mode": get_mode(), "hardware": hardware(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    return value
+
+
+def _store(entry):
+    from .config import get_mode
+
+    entry.update({"mode": get_mode(), "hardware": hardware(),
+                  "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     path = results_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = load(path)
@@ -70,6 +89,104 @@ def record(chapter, name, value, target=None, higher_is_better=True):
     tmp.write_text(json.dumps(entries, indent=1))
     tmp.replace(path)
     return entry
+
+
+def record(chapter, name, value, target=None, higher_is_better=True, n=None):
+    """Append one metric to ``build/results.json``; return the stored entry.
+
+    Args:
+        chapter, name: where the number belongs (``"3"``, ``"our_cnn_test_accuracy"``).
+        value: a finite number.
+        target: optional bar; ``met`` says whether ``value`` reached it.
+        higher_is_better: ``False`` for losses, errors, seconds and ratios to keep small.
+        n: for a proportion (an accuracy), the number of examples it was measured on. Then ``value``
+            must lie in [0, 1] and the entry also stores ``"n"`` and ``"ci95"``, the Wilson 95 % interval
+            (:func:`course_utils.stats.wilson_interval`).
+
+    Example:
+        >>> record("2", "mnist_test_accuracy", 0.9843, target=0.98, n=10_000)["ci95"]  # doctest: +SKIP
+        [0.9817, 0.9866]
+    """
+    value = _number(value, name)
+    entry = {
+        "chapter": str(chapter), "name": name, "value": value,
+        "target": None if target is None else float(target),
+        "higher_is_better": bool(higher_is_better),
+        # bool(): a NumPy comparison would give np.bool_, which json cannot write
+        "met": None if target is None else bool(value >= float(target) if higher_is_better
+                                                else value <= float(target)),
+    }
+    if n is not None:
+        if isinstance(n, float) and n.is_integer():
+            raise ValueError(f"n for {name!r} must be an integer number of examples, got the float {n!r}")
+        n = stats._check_count(n)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"value for {name!r} must be a proportion in [0, 1] when n is given, got {value}")
+        entry["n"] = n
+        entry["ci95"] = [round(x, 6) for x in stats.wilson_interval(value * n, n)]
+    return _store(entry)
+
+
+TARGET_STATEMENTS = {"better": "better (CI above 0)", "not_worse": "not worse (CI reaches 0)"}
+
+
+def compare(chapter, name, correct_a, correct_b, target=None):
+    """Record how much model A beats model B on the *same* examples, with a paired interval and test.
+
+    Args:
+        chapter, name: where the comparison belongs (``"3"``, ``"our_cnn_minus_plain_cnn"``).
+        correct_a, correct_b: booleans (or 0/1), one per example: did A (B) get it right?
+        target: ``"better"`` (met when the 95 % interval lies above 0: A is significantly better),
+            ``"not_worse"`` (met when the interval's high end is >= 0: A is not significantly worse),
+            a number (met when acc_a - acc_b >= it), or ``None``.
+
+    The entry stores ``value`` = acc_a - acc_b, ``n``, ``a_only`` and ``b_only`` (the examples only A,
+    only B got right), ``p_value`` (exact two-sided McNemar test, :func:`course_utils.stats.mcnemar_exact_p`)
+    and ``ci95`` (Newcombe's paired interval, :func:`course_utils.stats.paired_difference_interval`).
+
+    Example:
+        >>> rec = compare("3", "ours_minus_plain", ours_pred == y_test, plain_pred == y_test,
+        ...               target="better")  # doctest: +SKIP
+    """
+    a = stats.as_outcomes(correct_a, "correct_a")
+    b = stats.as_outcomes(correct_b, "correct_b")
+    if len(a) != len(b):
+        raise ValueError(f"correct_a and correct_b must judge the same examples: lengths {len(a)} and {len(b)}")
+    if not (target is None or target in TARGET_STATEMENTS or (isinstance(target, (int, float))
+                                                                and not isinstance(target, bool))):
+        raise ValueError(f"target must be 'better', 'not_worse', a number or None, got {target!r}")
+    n = len(a)
+    a_only, b_only = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    low, high = stats.paired_difference_interval(a, b)
+    value = (a_only - b_only) / n
+    if target is None:
+        met = None
+    elif target == "better":
+        met = low > 0
+    elif target == "not_worse":
+        met = high >= 0
+    else:
+        met = value >= float(target)
+    entry = {
+        "chapter": str(chapter), "name": name, "value": value,
+        "target": target if isinstance(target, str) or target is None else float(target),
+        "higher_is_better": True, "met": None if met is None else bool(met),
+        "n": n, "a_only": a_only, "b_only": b_only,
+        "p_value": stats.mcnemar_exact_p(a_only, b_only),
+        "ci95": [round(low, 6), round(high, 6)],
+        "accuracy_a": float(a.mean()), "accuracy_b": float(b.mean()),
+    }
+    return _store(entry)
+
+
+def describe(entry, digits=4):
+    """One line for a learner: ``0.9368 [0.9318, 0.9414] (n = 10000)``, plus ``p = ...`` for a comparison."""
+    text = f"{entry['value']:.{digits}f}"
+    if entry.get("ci95"):
+        low, high = entry["ci95"]
+        text += f" [{low:.{digits}f}, {high:.{digits}f}] (n = {entry['n']}"
+        text += f", p = {entry['p_value']:.2g})" if "p_value" in entry else ")"
+    return text
 
 
 def load(path=None):
@@ -97,15 +214,27 @@ def _fmt(x):
     return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.3e}"
 
 
+def _target_text(e):
+    t = e.get("target")
+    if t is None:
+        return ""
+    if isinstance(t, str):
+        return TARGET_STATEMENTS.get(t, t)
+    return f"{'≥' if e['higher_is_better'] else '≤'} {_fmt(t)}"
+
+
 def table(entries, markdown=False):
-    """Format entries as a text (or Markdown) table: chapter, metric, value, target, met, mode, hardware, date."""
-    head = ["chapter", "metric", "value", "target", "met", "mode", "hardware", "date"]
+    """Format entries as a text (or Markdown) table: chapter, metric, value, 95 % CI, p, target, met, mode,
+    hardware, date. Entries without an interval or p-value (older records, non-proportions) leave those empty."""
+    head = ["chapter", "metric", "value", "95 % CI", "p", "target", "met", "mode", "hardware", "date"]
     rows = []
     for e in entries:
-        arrow = "≥" if e["higher_is_better"] else "≤"
-        target = "" if e["target"] is None else f"{arrow} {_fmt(e['target'])}"
         met = "" if e["met"] is None else ("yes" if e["met"] else "NO")
-        rows.append([e["chapter"], e["name"], _fmt(e["value"]), target, met, e["mode"], e["hardware"], e["date"][:10]])
+        ci = e.get("ci95")
+        ci = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        p = "" if e.get("p_value") is None else f"{e['p_value']:.2g}"
+        rows.append([e["chapter"], e["name"], _fmt(e["value"]), ci, p, _target_text(e), met, e["mode"],
+                     e["hardware"], e["date"][:10]])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]

@@ -1,0 +1,117 @@
+"""How sure is a number? Intervals for accuracies and paired tests for "A beats B".
+
+Taught in chapter 2 (the 95 % interval of a test accuracy) and chapter 3 (comparing two models on the
+same test images); every chapter's recorded accuracy carries one (see :func:`course_utils.results.record`).
+
+- :func:`wilson_interval`: the Wilson score interval of a proportion (Wilson 1927). Unlike the textbook
+  ``p ± 1.96·sqrt(p(1-p)/n)`` it stays inside [0, 1] and is not empty at 0 or n successes.
+- :func:`mcnemar_exact_p`: the exact two-sided McNemar test. Two models judged on the same examples differ
+  only on the *discordant* examples (one right, the other wrong); under "equally good" each discordant
+  example is a fair coin, so the count ``a_only`` is Binomial(a_only + b_only, 1/2).
+- :func:`paired_difference_interval`: Newcombe's interval for the difference of two paired proportions
+  (Newcombe 1998, *Statistics in Medicine* 17:2635, method 10): Wilson intervals of both accuracies,
+  combined with the correlation of the paired outcomes.
+"""
+import math
+
+import numpy as np
+
+Z95 = 1.959964  # the 97.5 % quantile of the standard normal: a two-sided 95 % interval
+
+
+def _check_count(n, name="n"):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"{name} must be a positive integer (a number of examples), got {n!r}")
+    return int(n)
+
+
+def wilson_interval(successes, n, z=Z95):
+    """Wilson score interval ``(low, high)`` for ``successes`` out of ``n``.
+
+    Args:
+        successes: number of successes, ``0 <= successes <= n`` (a float is allowed: ``accuracy * n``).
+        n: number of trials, a positive integer.
+        z: the normal quantile; 1.959964 gives a 95 % interval.
+
+    Example:
+        >>> [round(x, 4) for x in wilson_interval(90, 100)]
+        [0.8256, 0.9448]
+    """
+    n = _check_count(n)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in [0, n={n}], got {successes!r}")
+    p = successes / n
+    z2 = z * z
+    denom = 1 + z2 / n
+    center = (p + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    # at p = 0 or 1 the bound equals p exactly; rounding could push it a hair outside
+    return (max(0.0, center - half) if p > 0 else 0.0, min(1.0, center + half) if p < 1 else 1.0)
+
+
+def as_outcomes(values, name):
+    """``values`` as a boolean array (one entry per example); a clear error for anything else."""
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of per-example outcomes, got shape {arr.shape}")
+    if arr.dtype == bool:
+        return arr
+    if arr.dtype.kind in "iuf" and np.all((arr == 0) | (arr == 1)):
+        return arr.astype(bool)
+    raise ValueError(f"{name} must hold booleans or 0/1 (one per example: was it right?), "
+                     f"got dtype {arr.dtype} with values like {arr.ravel()[:3].tolist()}")
+
+
+def mcnemar_exact_p(a_only, b_only):
+    """Exact two-sided McNemar p-value: ``a_only`` and ``b_only`` are the discordant counts.
+
+    It is the two-sided binomial test of ``a_only`` successes in ``a_only + b_only`` trials with p = 1/2
+    (computed exactly with integers). No discordant pairs gives p = 1.
+
+    Example:
+        >>> round(mcnemar_exact_p(10, 2), 4)
+        0.0386
+    """
+    for name, v in (("a_only", a_only), ("b_only", b_only)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name} must be a non-negative integer count, got {v!r}")
+    m, k = int(a_only) + int(b_only), min(int(a_only), int(b_only))
+    if m == 0:
+        return 1.0
+    tail = sum(math.comb(m, i) for i in range(k + 1))
+    return min(1.0, 2 * tail / 2 ** m)
+
+
+def paired_difference_interval(correct_a, correct_b, z=Z95):
+    """Newcombe's (1998, method 10) 95 % interval for ``acc_a - acc_b`` on the same examples.
+
+    Args:
+        correct_a, correct_b: boolean (or 0/1) arrays, one entry per example, same length.
+        z: the normal quantile; 1.959964 gives a 95 % interval.
+
+    Returns ``(low, high)``. Example:
+        >>> a = [1] * 80 + [0] * 20; b = [1] * 70 + [0] * 30
+        >>> [round(x, 4) for x in paired_difference_interval(a, b)]
+        [0.0379, 0.165]
+    """
+    a = as_outcomes(correct_a, "correct_a")
+    b = as_outcomes(correct_b, "correct_b")
+    if len(a) != len(b):
+        raise ValueError(f"correct_a and correct_b must judge the same examples: lengths {len(a)} and {len(b)}")
+    n = len(a)
+    both = int(np.sum(a & b))
+    a_only = int(np.sum(a & ~b))
+    b_only = int(np.sum(~a & b))
+    neither = n - both - a_only - b_only
+    p1, p2 = (both + a_only) / n, (both + b_only) / n
+    l1, u1 = wilson_interval(both + a_only, n, z)
+    l2, u2 = wilson_interval(both + b_only, n, z)
+    denom = (both + a_only) * (b_only + neither) * (both + b_only) * (a_only + neither)
+    # Newcombe's phi: the correlation of the paired outcomes, with his correction toward 0 when positive
+    cross = both * neither - a_only * b_only
+    cross = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+    phi = 0.0 if denom == 0 else cross / math.sqrt(denom)
+    delta = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    eps = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    diff = p1 - p2
+    return max(-1.0, diff - delta), min(1.0, diff + eps)
