@@ -4,10 +4,11 @@ import datetime as _dt
 import os
 import sys
 import platform
+import re
 import warnings
 from importlib import metadata
 
-from .config import PINS, get_mode, set_seed
+from .config import MODES, PINS, get_mode, in_colab, set_seed, support_problem
 
 
 def version_mismatches():
@@ -85,8 +86,72 @@ def keras_without_autotune():
     return _NO_AUTOTUNE_PATCHED
 
 
+def _current_chapter():
+    """The chapter number of the running notebook if the front end tells the kernel its path, else None.
+
+    Jupyter (``JPY_SESSION_NAME``), VS Code (``__vsc_ipynb_file__``) and the course runner do; Colab does not.
+    """
+    names = [os.environ.get("JPY_SESSION_NAME", "")]
+    try:
+        ns = get_ipython().user_ns  # noqa: F821 (defined inside IPython only)
+        names += [str(ns.get("__vsc_ipynb_file__", "")), str(ns.get("__session__", ""))]
+    except NameError:
+        pass
+    for name in names:
+        m = re.match(r"(\d\d)_", os.path.basename(name))
+        if m:
+            return str(int(m.group(1)))
+    return None
+
+
+def _is_gpu_hardware(text):
+    """A record's ``hardware`` names a GPU after the CPU part, e.g. ``8 CPU (...), NVIDIA H100``."""
+    return "GPU" in text.upper().split(")", 1)[-1] or "NVIDIA" in text.upper()
+
+
+def expected_times(gpu, entries=None):
+    """``{mode: {chapter: (seconds, hardware)}}`` from the recorded ``notebook_seconds`` of runs on the same
+    kind of device (GPU or CPU): ``results/recorded.json`` merged with this machine's ``build/results.json``."""
+    from . import results
+
+    if entries is None:
+        entries = results.load(results.ROOT / "results" / "recorded.json") + results.load()
+    out = {m: {} for m in MODES}
+    for e in results.latest([e for e in entries if e.get("name") == "notebook_seconds"
+                             and _is_gpu_hardware(e.get("hardware", "")) == gpu]):
+        if e["mode"] in out:
+            out[e["mode"]][e["chapter"]] = (e["value"], e["hardware"])
+    return out
+
+
+def _minutes(seconds):
+    return f"{seconds / 60:.1f} min" if seconds < 600 else f"{seconds / 60:.0f} min"
+
+
+def run_time_lines(mode, gpu, chapter=None, entries=None):
+    """Lines for the setup output: the expected run time in each mode on this kind of device."""
+    times = expected_times(gpu, entries)
+    kind = "a GPU" if gpu else "a CPU"
+    if gpu and not any(times.values()):   # no GPU run recorded yet: the CPU times are an upper bound
+        times, kind = expected_times(False, entries), "a CPU (no GPU run recorded yet; a GPU is faster)"
+    lines = []
+    for m in (mode, *[x for x in MODES if x != mode]):
+        rec = times[m]
+        if chapter is not None:
+            text = (f"about {_minutes(rec[chapter][0])} (recorded on {rec[chapter][1]})" if chapter in rec
+                    else "no recorded run yet")
+            lines.append(f"expected run time of this chapter in {m} mode on {kind}: {text}")
+        else:
+            chapters = ", ".join(f"ch{c} {_minutes(s)}" for c, (s, _) in sorted(rec.items(), key=lambda kv: int(kv[0])))
+            hw = sorted({h for _, h in rec.values()})
+            lines.append(f"expected run time per chapter in {m} mode on {kind}: "
+                         + (f"{chapters} (recorded on {'; '.join(hw)})" if rec else "no recorded run yet"))
+    return lines
+
+
 def setup(seed=42, quiet=False):
-    """Seed everything, then print mode, versions, device and date; warn if versions differ from the pins.
+    """Seed everything, then print mode, versions, device, expected run time and date; warn (one line) if
+    versions differ from the pins.
 
     Returns the mode (``"quick"`` or ``"full"``).
     """
@@ -103,13 +168,24 @@ def setup(seed=42, quiet=False):
     set_seed(seed)
     keras_without_autotune()  # see no_autotune(): saves up to half the wall time of short Keras calls
     mode = get_mode()
+    dev = device()
     if not quiet:
-        print(f"mode: {mode}   (set COURSE_MODE=quick|full to change)")
+        why = ""
+        if not os.environ.get("COURSE_MODE", "").strip() and in_colab() and mode == "quick":
+            why = "Colab without a GPU runs quick mode by default; "
+        print(f"mode: {mode}   ({why}to switch: %env COURSE_MODE=full (or quick), then run this cell again)")
         print(f"python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, "
               f"numpy {np.__version__}")
-        print(f"device: {device()}; hardware: {hardware()}")
+        print(f"device: {dev}; hardware: {hardware()}")
+        for line in run_time_lines(mode, dev.startswith("GPU"), _current_chapter()):
+            print(line)
         print(f"date: {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC, seed {seed}")
-    for pkg, (have, want) in version_mismatches().items():
-        warnings.warn(f"{pkg} {have} is installed; the course is tested on {want}. "
-                      "Results may differ (pip install -r requirements.txt).", stacklevel=2)
+    problem = support_problem({"tensorflow": tf.__version__, "keras": keras.__version__})
+    if problem:
+        print(problem)
+    mismatches = version_mismatches()
+    if mismatches and not problem:
+        listed = ", ".join(f"{pkg} {have} (tested: {want})" for pkg, (have, want) in mismatches.items())
+        warnings.warn(f"versions differ from the tested pins: {listed}. Results may differ "
+                      "(pip install -r requirements.txt).", stacklevel=2)
     return mode

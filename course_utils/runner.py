@@ -75,6 +75,16 @@ def run_notebook(path, out_path, timeout=None, progress=None):
     return nb
 
 
+def record_notebook_seconds(nb_path, seconds, since):
+    """Record a finished chapter's ``notebook_seconds`` (what each setup cell quotes as its expected run time),
+    unless the notebook recorded its own since ``since`` (chapter 6 does, with a target)."""
+    chapter = str(int(Path(nb_path).name[:2]))
+    if any(e["chapter"] == chapter and e["name"] == "notebook_seconds"
+           for e in results.latest(results.load(), since=since)):
+        return None
+    return results.record(chapter, "notebook_seconds", seconds, higher_is_better=False)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m course_utils run", description=__doc__.split("\n")[0])
     ap.add_argument("chapters", nargs="*", type=int, help="chapter numbers to run (default: all)")
@@ -105,9 +115,12 @@ def main(argv=None):
             bar.set_description(nb_path.stem[:28])
             out = nb_path if a.inplace else results.build_dir() / "notebooks" / nb_path.name
             t0 = time.time()
+            nb_started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            os.environ["JPY_SESSION_NAME"] = str(nb_path)   # the kernel's cu.setup() names this chapter
             try:
                 run_notebook(nb_path, out, timeout=a.timeout, progress=bar)
                 status = "ok"
+                record_notebook_seconds(nb_path, time.time() - t0, since=nb_started)
             except Exception as exc:  # report and go on with the next chapter
                 failed.append(nb_path.name)
                 first = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
