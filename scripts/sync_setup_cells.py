@@ -4,7 +4,8 @@
 
 - The setup cell (the code cell whose first line starts with ``# Setup:``) becomes ``scripts/setup_cell.py``
   with the repository URL of ``pyproject.toml`` ``[project.urls] Repository`` filled in, and gets the tag
-  ``hide-input`` (folded on the website, shown as usual in Jupyter and Colab). Its outputs are kept.
+  ``hide-input`` (folded on the website, shown as usual in Jupyter and Colab). Its outputs are kept. If it
+  comes before the title cell, it moves to right after it (the lesson standard: title first, then setup).
 - The title cell (the first markdown cell starting with ``# ``) gets, on the line after its heading, the
   badge :func:`badge` gives (an existing badge line is replaced).
 - Without NOTEBOOK arguments, the README's chapter table gets the same badge after each notebook link.
@@ -70,6 +71,9 @@ def sync(nb, name, url=None):
     if title is None:
         problems.append(f"{name}: no title cell (a markdown cell starting with '# ')")
     else:
+        if cell is not None and nb.cells.index(cell) < nb.cells.index(title):   # TEACHING.md: title first
+            nb.cells.remove(cell)
+            nb.cells.insert(nb.cells.index(title) + 1, cell)
         lines = title.source.split("\n")
         rest = [line for line in lines[1:] if BADGE_IMG not in line]
         title.source = "\n".join([lines[0], badge(name, url)] + rest)

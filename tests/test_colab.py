@@ -49,11 +49,13 @@ def test_all_setup_cells_are_the_same_and_clone_the_url():
 
 def test_every_badge_points_at_the_repository():
     for path in NOTEBOOKS:
-        title = sync.title_cell(nbformat.read(path, as_version=4))
+        nb = nbformat.read(path, as_version=4)
+        nb_cells, title = nb.cells, sync.title_cell(nb)
         assert title is not None, f"{path.name} has no '# ' title cell"
         badges = BADGE.findall(title.source)
         assert badges == [(sync.BADGE_IMG, sync.colab_url(path.name))], path.name
         assert title.source.split("\n")[1] == sync.badge(path.name)   # right under the heading
+        assert nb_cells.index(title) < nb_cells.index(sync.setup_cell(nb)), f"{path.name}: title cell first"
     readme = (ROOT / "README.md").read_text()
     targets = [t for _, t in BADGE.findall(readme)]
     assert targets == [sync.colab_url(p.name) for p in NOTEBOOKS]
@@ -63,8 +65,8 @@ def test_every_badge_points_at_the_repository():
 
 def test_sync_is_idempotent_and_touches_only_two_cells(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter 9 — Test\n\nText."),
-                nbformat.v4.new_code_cell("# Setup: old\nimport sys"),
+    nb.cells = [nbformat.v4.new_code_cell("# Setup: old\nimport sys"),
+                nbformat.v4.new_markdown_cell("# Chapter 9 — Test\n\nText."),
                 nbformat.v4.new_code_cell("x = 1")]
     path = tmp_path / "09_test.ipynb"
     nbformat.write(nb, path)
