@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Unit tests + every notebook under nbval-lax, in quick mode. Called by `make test` and .ci/run.
+# Unit tests + every notebook under nbval-lax, in quick mode, then the website built and checked in a real
+# browser. Called by `make test` and .ci/run.
 set -uo pipefail
 PY=${1:-.venv/bin/python}
 export CI=true COURSE_MODE=quick MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
@@ -10,7 +11,11 @@ start=$(date +%s)
 rc=$?
 # per-file times (each notebook against its budget) from the JUnit report
 "$PY" scripts/test_times.py "$COURSE_BUILD_DIR/junit.xml" --record || true
+# the website from the notebooks as committed, opened page by page in headless Chromium (scripts/check_site.py)
+PY="$PY" bash scripts/site.sh --check
+site_rc=$?
 echo "test wall time: $(( $(date +%s) - start )) s"
 # pytest exit 5 = nothing collected: not a failure of the course
 [ "$rc" -eq 5 ] && rc=0
+[ "$rc" -eq 0 ] && rc=$site_rc
 exit "$rc"
