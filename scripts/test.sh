@@ -14,8 +14,12 @@ rc=$?
 # the website from the notebooks as committed, opened page by page in headless Chromium (scripts/check_site.py)
 PY="$PY" bash scripts/site.sh --check
 site_rc=$?
+# the notebooks' setup cell in a Colab-like runtime (fresh venv, fake google.colab, file:// clone): ~50 s
+"$PY" -m pytest -q -p no:cacheprovider -o addopts="" tests/slow/colab_path_check.py
+colab_rc=$?
 echo "test wall time: $(( $(date +%s) - start )) s"
 # pytest exit 5 = nothing collected: not a failure of the course
 [ "$rc" -eq 5 ] && rc=0
 [ "$rc" -eq 0 ] && rc=$site_rc
+[ "$rc" -eq 0 ] && rc=$colab_rc
 exit "$rc"
