@@ -6,7 +6,8 @@ Static pass (every page's HTML): no ``<script>``, ``<link>``, ``<img>`` (or any 
 off the machine; every internal link and ``#anchor`` resolves to a file and an element id.
 Browser pass (Debian's /usr/bin/chromium driven by Playwright, the site served on 127.0.0.1): each page loads
 with no JavaScript error and no failed request; no request leaves the machine; MathJax finishes with no
-error; no raw TeX (``$…$``, ``\\frac``…) is left in the rendered text; Chinese text is drawn with a CJK font.
+error; no raw TeX (``$…$``, ``\\frac``…) is left in the rendered text; Chinese text is drawn with a CJK font;
+the full-text search finds an English and a Chinese word.
 A screenshot of each chapter's first screen goes to ``--shots``. Exit 1 with one line per problem.
 """
 import argparse
@@ -181,8 +182,9 @@ def _router(base, found):
     return route
 
 
-def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000):
-    """Open every page in headless Chromium; return (problems, seconds per page)."""
+def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, search_words=()):
+    """Open every page in headless Chromium; return (problems, seconds per page). On ``search.html``, each of
+    ``search_words`` must find at least one page."""
     from playwright.sync_api import sync_playwright
 
     site = Path(site).resolve()
@@ -231,6 +233,13 @@ def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000):
                             break
                 if shots and rel.startswith("notebooks/"):
                     page.screenshot(path=str(Path(shots) / (Path(rel).stem + ".png")))
+                if rel == "search.html":
+                    for word in search_words:
+                        page.goto(f"{base}search.html?q={word}", wait_until="load", timeout=timeout_ms)
+                        try:
+                            page.wait_for_selector("#search-results ul.search li", timeout=10_000)
+                        except Exception:
+                            found.append(f"full-text search finds nothing for {word!r}")
                 page.close()
                 times[rel] = time.time() - t0
                 problems += [f"{rel}: {p}" for p in dict.fromkeys(found)]
@@ -245,6 +254,8 @@ def main(argv=None):
     ap.add_argument("site", nargs="?", default="build/site")
     ap.add_argument("--shots", default="build/site-shots", help="folder for the chapters' screenshots")
     ap.add_argument("--chromium", default=CHROMIUM)
+    ap.add_argument("--search", action="append", default=None,
+                    help="a word the full-text search must find (repeatable; default: backpropagation, 梯度)")
     a = ap.parse_args(argv)
     if not Path(a.site, "index.html").exists() and not pages(a.site):
         print(f"no HTML pages in {a.site}: run make site first", file=sys.stderr)
@@ -252,7 +263,8 @@ def main(argv=None):
     t0 = time.time()
     problems = static_problems(a.site)
     t1 = time.time()
-    more, times = browser_problems(a.site, a.shots, a.chromium)
+    words = a.search if a.search is not None else ["backpropagation", "梯度"]
+    more, times = browser_problems(a.site, a.shots, a.chromium, search_words=words)
     problems += more
     print(f"site check: {len(pages(a.site))} pages; static pass {t1 - t0:.1f} s, browser pass "
           f"{time.time() - t1:.1f} s (slowest page {max(times.values(), default=0):.1f} s); "
