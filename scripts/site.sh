@@ -9,6 +9,7 @@ rm -rf "$OUT"   # a fresh build: an incremental one would not repeat the warning
 "$PY" -m sphinx -q -W --keep-going -b html -c docs . "$OUT"
 echo "site built in $(( $(date +%s) - start )) s: $OUT/index.html (serve it: $PY -m http.server -d $OUT --bind 127.0.0.1)"
 if [ "${1:-}" = "--check" ]; then
+  rm -rf build/site-shots
   "$PY" scripts/check_site.py "$OUT" --shots build/site-shots
   echo "site build + browser check: $(( $(date +%s) - start )) s"
 fi
