@@ -1,4 +1,4 @@
-"""Chapter 4 benchmark: train-step time of course_utils.layers.MultiHeadSelfAttention
+"""Chapter 4 benchmark: train-step time of course_utils.attention.MultiHeadSelfAttention
 versus keras.layers.MultiHeadAttention, same sizes, same compiled train step.
 
     python benchmarks/attention_vs_keras.py            # seq 64 and 256 (the issue's goal: ratio <= 1.2)
@@ -8,17 +8,15 @@ Prints one line per sequence length and the overall ratio ours / Keras (lower is
 """
 import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from course_utils.layers import MultiHeadSelfAttention  # noqa: E402
+from course_utils.attention import MultiHeadSelfAttention  # noqa: E402
 
 
 class KerasSelfAttention(keras.layers.Layer):

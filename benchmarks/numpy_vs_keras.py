@@ -8,11 +8,8 @@ so Keras's one-off graph tracing is left out. Prints the times and the ratio our
 """
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

