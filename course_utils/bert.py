@@ -405,13 +405,18 @@ class _Throughput(keras.callbacks.Callback):
 
 def shuffled_batches(x, y, batch_size, seed=None):
     """``tf.data`` batches of ``(x, y)`` in a new random order every epoch (what ``fit(shuffle=True)`` does
-    for arrays). KerasHub's ``fit`` needs it: given arrays, it batches them in order."""
+    for arrays). KerasHub's ``fit`` needs it: given arrays, it batches them in order.
+
+    The pipeline runs without tf.data's autotuner (:func:`course_utils.env.no_autotune`), whose shutdown can
+    hold up the end of every epoch."""
     import tensorflow as tf
+
+    from .env import no_autotune
 
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
     ds = tf.data.Dataset.from_tensor_slices((x, y))
-    return ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    return no_autotune(ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(batch_size))
 
 
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size=32, warmup=0.1,

@@ -36,7 +36,7 @@ def device():
 
 @contextlib.contextmanager
 def _native_stderr_silenced():
-    """Hide TensorFlow's C++ start-up log lines (oneDNN, CUDA probing), which no env variable turns off."""
+    """Hide what C++ code writes to file descriptor 2 while the block runs (no Python setting reaches it)."""
     sys.stderr.flush()
     saved = os.dup(2)
     try:
@@ -48,7 +48,21 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-_NO_AUTOTUNE_PATCHED = []
+def import_tensorflow_quietly():
+    """``import tensorflow`` without its C++ start-up lines (oneDNN, CPU features, CUDA probing).
+
+    The first import only: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 2 (warnings and errors only; a value you set
+    is kept), and file descriptor 2 is sent to /dev/null while TensorFlow loads and lists its devices. Once
+    TensorFlow is imported this does nothing, so later errors always reach you. Called by :func:`setup`.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _native_stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # probes CUDA once, quietly
+    return tf
 
 
 def no_autotune(dataset):
@@ -57,33 +71,14 @@ def no_autotune(dataset):
     Why (measured in chapter 3 on TensorFlow 2.21, 2 CPUs): the autotuner thread sleeps 10 ms, 20 ms,
     40 ms, ... between rounds, and closing the iterator waits for its next wake-up. A Keras ``fit`` that
     trained for 12.6 s returned after 20.47 s (= 10 ms × (2¹¹ − 1)): any call can be held up to about
-    its own duration again.
+    its own duration again. Use it on a pipeline you build (``model.fit(no_autotune(batches))``); Keras'
+    own pipelines for NumPy inputs keep TensorFlow's default.
     """
     import tensorflow as tf
 
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
-
-
-def keras_without_autotune():
-    """Make every Keras ``fit``/``evaluate``/``predict`` (TensorFlow backend) feed through
-    :func:`no_autotune`. Called by :func:`setup`; idempotent. Returns the patched adapter classes."""
-    if _NO_AUTOTUNE_PATCHED:
-        return _NO_AUTOTUNE_PATCHED
-    from keras.src.trainers.data_adapters import (array_data_adapter, generator_data_adapter,
-                                                 py_dataset_adapter, tf_dataset_adapter)
-
-    for cls in (array_data_adapter.ArrayDataAdapter, tf_dataset_adapter.TFDatasetAdapter,
-                generator_data_adapter.GeneratorDataAdapter, py_dataset_adapter.PyDatasetAdapter):
-        original = cls.get_tf_dataset
-
-        def get_tf_dataset(self, _original=original):
-            return no_autotune(_original(self))
-
-        cls.get_tf_dataset = get_tf_dataset
-        _NO_AUTOTUNE_PATCHED.append(cls)
-    return _NO_AUTOTUNE_PATCHED
 
 
 def _current_chapter():
@@ -153,20 +148,19 @@ def setup(seed=42, quiet=False):
     """Seed everything, then print mode, versions, device, expected run time and date; warn (one line) if
     versions differ from the pins.
 
+    That is all it does: it imports TensorFlow (:func:`import_tensorflow_quietly`: without its C++ start-up
+    log), seeds Python, NumPy and Keras (:func:`course_utils.config.set_seed`) and prints. It changes no
+    library's behaviour; workarounds are explicit calls where a chapter needs them (:func:`no_autotune`).
+
     Returns the mode (``"quick"`` or ``"full"``).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _native_stderr_silenced():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # probes CUDA once, quietly
+    tf = import_tensorflow_quietly()
     import keras
     import numpy as np
 
     from .results import hardware
 
     set_seed(seed)
-    keras_without_autotune()  # see no_autotune(): saves up to half the wall time of short Keras calls
     mode = get_mode()
     dev = device()
     if not quiet:

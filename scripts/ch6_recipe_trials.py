@@ -13,11 +13,9 @@ About 15 minutes per 3-epoch trial on 2 CPUs. ``--limit N`` trains on a stratifi
 """
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-os.environ.setdefault("COURSE_MODE", "full")
+os.environ.setdefault("COURSE_MODE", "full")   # before course_utils reads it
 
 import numpy as np  # noqa: E402
 

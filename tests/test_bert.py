@@ -134,6 +134,7 @@ def test_build_bert_builds_its_activation_and_patches_nothing():
 def test_shuffled_batches_reshuffle_every_epoch():
     x, y = np.array([f"text {i}" for i in range(20)]), np.arange(20)
     ds = bert.shuffled_batches(x, y, batch_size=8, seed=0)
+    assert ds.options().autotune.enabled is False
     epochs = [np.concatenate([b[1].numpy() for b in ds]) for _ in range(2)]
     assert [len(b[1]) for b in ds] == [8, 8, 4]
     for order in epochs:                      # every row once, pairs kept together, not in the given order

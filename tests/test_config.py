@@ -57,17 +57,29 @@ def test_version_mismatch_is_reported(monkeypatch):
     assert env.version_mismatches()["numpy"][1] == "0.0.1"
 
 
-def test_keras_calls_feed_without_the_tf_data_autotuner():
+def test_no_autotune_is_an_explicit_call_and_setup_changes_no_library(monkeypatch):
     import keras
     import numpy as np
     import tensorflow as tf
-    from keras.src.trainers.data_adapters import get_data_adapter
 
-    assert env.keras_without_autotune() is env.keras_without_autotune()  # idempotent: patched once
-    x, y = np.zeros((10, 3), "float32"), np.zeros(10, "int64")
-    for data in [dict(x=x, y=y), dict(x=tf.data.Dataset.from_tensor_slices((x, y)).batch(4))]:
-        dataset = get_data_adapter(**data, batch_size=4 if "y" in data else None).get_tf_dataset()
-        assert dataset.options().autotune.enabled is False
+    x, y = np.zeros((10, 3), "float32"), np.zeros((10, 2), "float32")
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    assert env.no_autotune(batches).options().autotune.enabled is False
+    assert batches.options().autotune.enabled is not False       # a new dataset: the given one is unchanged
+    fit_before = keras.Model.fit
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    env.setup(seed=0, quiet=True)
+    assert keras.Model.fit is fit_before
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile("sgd", "mse")
-    assert model.predict(x, verbose=0).shape == (10, 2)   # and Keras still runs on it
+    assert model.fit(env.no_autotune(batches), epochs=1, verbose=0).history["loss"]
+
+
+def test_tensorflow_imported_once_then_stderr_left_alone(monkeypatch):
+    import tensorflow as tf
+
+    def fail():
+        raise AssertionError("file descriptor 2 redirected again")
+
+    monkeypatch.setattr(env, "_native_stderr_silenced", fail)
+    assert env.import_tensorflow_quietly() is tf
