@@ -8,7 +8,7 @@ Browser pass (Debian's /usr/bin/chromium driven by Playwright, the site served o
 with no JavaScript error and no failed request; no request leaves the machine; MathJax finishes with no
 error; no raw TeX (``$…$``, ``\\frac``…) is left in the rendered text; Chinese text is drawn with a CJK font;
 the full-text search finds an English and a Chinese word.
-A screenshot of each chapter's first screen goes to ``--shots``. Exit 1 with one line per problem.
+A screenshot of each chapter's first screen (and of its glossary table) goes to ``--shots``. Exit 1 with one line per problem.
 """
 import argparse
 import functools
@@ -233,6 +233,10 @@ def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, sea
                             break
                 if shots and rel.startswith("notebooks/"):
                     page.screenshot(path=str(Path(shots) / (Path(rel).stem + ".png")))
+                    glossary = page.locator("table").filter(has_text=CJK).last   # English / 中文 glossary
+                    if glossary.count():   # (the sticky article header and skip link would cover part of it)
+                        page.add_style_tag(content=".bd-header-article, .skip-link {display: none !important}")
+                        glossary.screenshot(path=str(Path(shots) / (Path(rel).stem + "-glossary.png")))
                 if rel == "search.html":
                     for word in search_words:
                         page.goto(f"{base}search.html?q={word}", wait_until="load", timeout=timeout_ms)
