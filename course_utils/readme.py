@@ -29,7 +29,7 @@ def render(entries):
     for mode in ("full", "quick"):
         rows = [e for e in entries if e["mode"] == mode]
         if rows:
-            parts += [f"#### {MODE_TITLES[mode]}", "", results.table(rows, markdown=True), ""]
+            parts += [f"### {MODE_TITLES[mode]}", "", results.table(rows, markdown=True), ""]
     return "\n".join(parts).rstrip()
 
 
