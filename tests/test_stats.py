@@ -141,7 +141,8 @@ def test_describe():
     assert results.describe({"value": 3.0}) == "3.0000"
 
 
-def test_hardware_names_vector_extension():
+def test_hardware_names_vector_extension(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "tensorflow", None)   # the CPU part, without importing TF
     assert results._vector_extension({"sse4_2", "avx", "avx2", "fma"}) == "AVX2"
     assert results._vector_extension({"avx2", "avx512f"}) == "AVX-512"
     assert results._vector_extension({"asimd"}) == "NEON"
