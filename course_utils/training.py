@@ -1,0 +1,95 @@
+"""Training to a budget (chapter 3; the clock is also chapter 6's throughput meter).
+
+- :class:`TrainingClock` measures the seconds a ``fit`` spends *training* (validation excluded), per epoch.
+- :class:`TimeBudget` stops ``fit`` after N such seconds and records validation accuracy against them;
+  :class:`CosineToBudget` anneals the learning rate to zero exactly when the budget (of seconds or of steps)
+  runs out.
+"""
+import math
+import time
+
+import keras
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Seconds of training in a ``fit``: runs from the start of each epoch to its validation (or its end).
+
+    ``epoch_seconds`` holds one entry per finished epoch, ``elapsed`` the total so far (including the
+    running epoch). The first epoch includes tracing and compiling.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.elapsed, self.epoch_seconds, self._start = 0.0, [], None
+
+    def _now(self):
+        return self.elapsed + (time.perf_counter() - self._start if self._start is not None else 0.0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_test_begin(self, logs=None):  # validation starts: pause the clock
+        if self._start is not None:
+            seconds = time.perf_counter() - self._start
+            self.elapsed, self._start = self.elapsed + seconds, None
+            self.epoch_seconds.append(seconds)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.on_test_begin()
+
+
+class TimeBudget(TrainingClock):
+    """Stop ``fit`` once ``seconds`` of training (validation time excluded) have passed.
+
+    After each epoch it appends ``(training_seconds, val_accuracy)`` to ``self.curve``,
+    the data of an accuracy-against-seconds plot.
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds}")
+        self.seconds, self.curve = float(seconds), []
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._now() >= self.seconds:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if logs and "val_accuracy" in logs:
+            self.curve.append((self.elapsed, float(logs["val_accuracy"])))
+        if self.elapsed >= self.seconds:
+            self.model.stop_training = True
+
+    @property
+    def fraction(self):
+        return self._now() / self.seconds
+
+
+class CosineToBudget(keras.callbacks.Callback):
+    """Linear warm-up, then cosine decay to 0 when the run ends: at ``total_steps`` or when
+    ``budget`` (a :class:`TimeBudget`) runs out, whichever comes first. Sets the rate every batch."""
+
+    def __init__(self, peak, total_steps, budget=None, warmup=0.03):
+        super().__init__()
+        if peak <= 0 or total_steps < 1 or not 0 <= warmup < 1:
+            raise ValueError(f"need peak > 0, total_steps >= 1, 0 <= warmup < 1; got {peak}, {total_steps}, {warmup}")
+        self.peak, self.total_steps, self.budget, self.warmup = peak, total_steps, budget, warmup
+        self.step, self.rates = 0, []
+
+    def rate(self, progress):
+        if progress < self.warmup:
+            return self.peak * progress / self.warmup
+        p = min(1.0, (progress - self.warmup) / (1 - self.warmup))
+        return self.peak * 0.5 * (1 + math.cos(math.pi * p))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        progress = self.step / self.total_steps
+        if self.budget is not None:
+            progress = max(progress, self.budget.fraction)
+        lr = self.rate(progress)
+        self.model.optimizer.learning_rate.assign(lr)
+        self.step += 1
+        if batch == 0:
+            self.rates.append(lr)

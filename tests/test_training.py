@@ -1,0 +1,36 @@
+"""Chapters 3 and 6: the training clock, the time budget and the cosine schedule (course_utils.training)."""
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+import keras  # noqa: E402
+
+from course_utils import training  # noqa: E402
+
+
+def test_time_budget_and_schedule_errors():
+    with pytest.raises(ValueError):
+        training.TimeBudget(0)
+    with pytest.raises(ValueError):
+        training.CosineToBudget(1e-3, total_steps=0)
+    s = training.CosineToBudget(1.0, total_steps=10, warmup=0.1)
+    assert s.rate(0.0) == 0 and abs(s.rate(0.1) - 1) < 1e-12 and abs(s.rate(1.0)) < 1e-12
+
+
+def test_training_clock_leaves_validation_out(monkeypatch):
+    now = [0.0]   # a fake clock: one second per training batch, 100 per validation
+    monkeypatch.setattr(training.time, "perf_counter", lambda: now[0])
+
+    class Tick(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            now[0] += 1.0
+
+        def on_test_batch_end(self, batch, logs=None):
+            now[0] += 100.0
+
+    x, y = np.zeros((8, 2), "float32"), np.zeros((8, 1), "float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    clock = training.TrainingClock()
+    model.fit(x, y, batch_size=4, validation_data=(x, y), epochs=2, callbacks=[clock, Tick()], verbose=0)
+    assert clock.epoch_seconds == [2.0, 2.0] and clock.elapsed == 4.0
