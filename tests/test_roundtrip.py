@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils import attention, augment, bert, vae
+from course_utils import attention, augmentation, bert, vae
 
-MODULES = (attention, augment, bert, vae)
+MODULES = (attention, augmentation, bert, vae)
 IDS = np.array([[2, 5, 7, 3, 0, 0], [4, 4, 9, 1, 6, 3]], "int32")   # row 0 is padded
 IMAGES = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
 POSITIONS = np.array([[1, 2], [0, 5]], "int32")
@@ -52,7 +52,7 @@ CASES = {
     "BertEmbedding": lambda: (bert.BertEmbedding(12, 6, 8), IDS, True),
     "MaskedMeanPool": lambda: (_masked(bert.MaskedMeanPool()), IDS, False),
     "GatherPositions": lambda: (_functional(bert.GatherPositions(), HIDDEN, POSITIONS), [HIDDEN, POSITIONS], False),
-    "RandomShift": lambda: (augment.RandomShift(2, seed=1), IMAGES, False),
+    "RandomShift": lambda: (augmentation.RandomShift(2, seed=1), IMAGES, False),
     "Sampling": lambda: (_functional(vae.Sampling(seed=0), *SAMPLING_IN, as_list=True), SAMPLING_IN, False),
     "build_bert": lambda: (bert.build_bert(12, 2, 2, 8, 16, 6, seed=0), IDS, True),
     "build_bert/gelu_tanh": lambda: (bert.build_bert(12, 1, 2, 8, 16, 6, gelu_approximate=True), IDS, True),

@@ -1,14 +1,14 @@
-"""Chapter 3: augmentation layers (course_utils.augment)."""
+"""Chapter 3: augmentation layers (course_utils.augmentation)."""
 import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from course_utils import augment  # noqa: E402
+from course_utils import augmentation  # noqa: E402
 
 
 def test_random_shift_is_an_exact_zero_filled_shift():
-    layer = augment.RandomShift(2, seed=3)
+    layer = augmentation.RandomShift(2, seed=3)
     x = np.arange(1, 2 * 6 * 6 * 2 + 1, dtype=np.float32).reshape(2, 6, 6, 2)
     assert np.array_equal(np.asarray(layer(x)), x)  # inference: identity
     y = np.asarray(layer(x, training=True))
@@ -17,9 +17,9 @@ def test_random_shift_is_an_exact_zero_filled_shift():
               if np.array_equal(out, _shift(img, dy, dx))]
         assert ok, "not a whole-pixel shift"
     with pytest.raises(ValueError, match="max_shift"):
-        augment.RandomShift(-1)
+        augmentation.RandomShift(-1)
     with pytest.raises(ValueError, match="batch, height"):
-        augment.RandomShift(1)(np.zeros((3, 4, 4), np.float32))
+        augmentation.RandomShift(1)(np.zeros((3, 4, 4), np.float32))
 
 
 def _shift(img, dy, dx):
