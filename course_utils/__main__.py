@@ -1,27 +1,7 @@
-"""``python -m course_utils run|results|readme`` (see runner.py and readme.py)."""
+"""``python -m course_utils run|results|readme``: the maintainer tooling in :mod:`course_utils.tools`."""
 import sys
 
-
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cmd = argv.pop(0) if argv else "help"
-    if cmd == "run":
-        from .runner import main as run
-
-        return run(argv)
-    if cmd == "results":
-        from . import results
-
-        return print(results.table(results.latest(results.load()), markdown="--markdown" in argv)) or 0
-    if cmd == "readme":
-        from .readme import main as readme
-
-        return readme(argv)
-    print("usage: python -m course_utils run [--mode quick|full] [--inplace] [CHAPTER ...]\n"
-          "       python -m course_utils results [--markdown]\n"
-          "       python -m course_utils readme   (update README results from build/results.json)")
-    return 0 if cmd in ("help", "-h", "--help") else 2
-
+from .tools.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,8 +8,12 @@ import os
 import random
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
+
+# The repository root (data/, notebooks/, results/, build/): computed here once, imported elsewhere.
+ROOT = Path(__file__).resolve().parents[1]
 
 MODES = ("quick", "full")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from .config import ROOT
 RESTORE = ("Restore it with `git checkout -- data/{name}` (or re-clone the course), "
            "or rebuild data/ with `python scripts/build_data.py --download /tmp/dl`.")
 

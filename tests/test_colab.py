@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import config, env, results, runner
+from course_utils import config, env, results
+from course_utils.tools import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from course_utils import readme, results
+from course_utils import results
+from course_utils.tools import readme
 
 
 @pytest.fixture

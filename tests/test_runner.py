@@ -3,7 +3,7 @@ import json
 import nbformat
 import pytest
 
-from course_utils import runner
+from course_utils.tools import runner
 
 
 def _notebook(path, *sources):
@@ -48,7 +48,7 @@ def test_runner_reports_failure_with_nonzero_exit(course, capsys):
 def test_stored_outputs_drop_tf_log_lines_and_local_paths():
     import nbformat
 
-    from course_utils import runner
+    from course_utils.tools import runner
 
     nb = nbformat.v4.new_notebook()
     log = ("E0000 00:00:1795443830.313132   30473 node_def_util.cc:682] NodeDef mentions attribute "

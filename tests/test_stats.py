@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from course_utils import plots, readme, results, stats
+from course_utils import plots, results, stats
+from course_utils.tools import readme
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import results
-
-ROOT = Path(__file__).resolve().parents[1]
+from .. import results
+from ..config import ROOT
 
 
 def find_notebooks(folder, chapters=None):
@@ -96,7 +95,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.mode:
         os.environ["COURSE_MODE"] = a.mode  # the kernels inherit it
-    from .config import get_mode
+    from ..config import get_mode
 
     mode = get_mode()
     notebooks = find_notebooks(a.notebooks, a.chapters)

@@ -8,9 +8,8 @@ and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the 
 import json
 from pathlib import Path
 
-from . import results
-
-ROOT = Path(__file__).resolve().parents[1]
+from .. import results
+from ..config import ROOT
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
