@@ -2,10 +2,9 @@
 
 Source folder: the repository root (README is the front page); this folder holds only this file and the
 table of contents. Notebooks are rendered from their committed outputs, never executed. Everything the
-pages load is local: MathJax is copied from the ``sphinx-mathjax-offline`` wheel (only the files the pages use),
-and the "Open in Colab" badge image is replaced by a local copy after the build.
+pages load is local: MathJax is copied from the ``sphinx-mathjax-offline`` wheel (only the files the
+pages use), and the "Open in Colab" badge image is replaced by a local copy after the build.
 """
-import re
 import shutil
 import tomllib
 from importlib import metadata
@@ -58,7 +57,8 @@ BADGE_REMOTE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
 def _copy_mathjax(app):
-    src = Path(metadata.distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax"))
+    dist = metadata.distribution("sphinx-mathjax-offline")
+    src = Path(dist.locate_file("sphinx-mathjax-offline/static/mathjax"))
     dest = Path(app.outdir) / "_static" / "mathjax"
     for name in MATHJAX_FILES:
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +66,8 @@ def _copy_mathjax(app):
 
 
 def _localize_badges(app, exception):
-    """The badge ``<img>`` of README and title cells points at colab.research.google.com: use the local copy."""
+    """The badge ``<img>`` of README and title cells points at colab.research.google.com: use the local
+    copy. Then copy MathJax."""
     if exception is not None:
         return
     out = Path(app.outdir)

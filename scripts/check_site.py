@@ -8,7 +8,8 @@ Browser pass (Debian's /usr/bin/chromium driven by Playwright, the site served o
 with no JavaScript error and no failed request; no request leaves the machine; MathJax finishes with no
 error; no raw TeX (``$…$``, ``\\frac``…) is left in the rendered text; Chinese text is drawn with a CJK font;
 the full-text search finds an English and a Chinese word.
-A screenshot of each chapter's first screen (and of its glossary table) goes to ``--shots``. Exit 1 with one line per problem.
+A screenshot of each chapter's first screen (and of its glossary table) goes to ``--shots``.
+Exit 1 with one line per problem.
 """
 import argparse
 import functools
@@ -29,6 +30,7 @@ LOADING = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)
 # raw TeX a reader would see if MathJax did not run: $…$ / $$…$$ spans, \( \) \[ \], any \command
 RAW_TEX = re.compile(r"\$\$|\$[^$\s][^$\n]{0,300}?\$|\\[()\[\]]|\\[A-Za-z]{2,}|\\[_^{}]")
+HIDE_STICKY = ".bd-header-article, .skip-link {display: none !important}"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 CJK_FONT = re.compile(r"CJK|Han|Hei|Song|Ming|WenQuanYi|Fallback|SC\b|TC\b|JP\b|KR\b", re.I)
 
@@ -47,7 +49,7 @@ class _Page(html.parser.HTMLParser):
                 self.ids.add(a[key])
         if tag == "a" and a.get("href") is not None:
             self.links.append(a["href"])
-        if tag == "meta" and (a.get("http-equiv") or "").lower() == "refresh":   # a redirect stub (index.html)
+        if tag == "meta" and (a.get("http-equiv") or "").lower() == "refresh":   # a redirect (index.html)
             self.redirect = re.sub(r"^\s*\d+\s*;\s*url=", "", a.get("content", ""), flags=re.I)
             self.links.append(self.redirect)
         for t, attr in LOADING:
@@ -70,7 +72,8 @@ class _Page(html.parser.HTMLParser):
 
 
 def pages(site):
-    return sorted(p for p in Path(site).rglob("*.html") if not SKIP_DIRS & set(p.relative_to(site).parts[:-1]))
+    return sorted(p for p in Path(site).rglob("*.html")
+                  if not SKIP_DIRS & set(p.relative_to(site).parts[:-1]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -131,7 +134,8 @@ _MATHJAX_JS = """async () => {
 }"""
 _CJK_JS = """() => {
   const re = /[\\u3400-\\u9fff]/;
-  const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body,
+                                           NodeFilter.SHOW_TEXT);
   let i = 0; const out = [];
   while (walker.nextNode() && out.length < 3) {
     const el = walker.currentNode.parentElement;
@@ -165,7 +169,8 @@ def _cjk_fonts(page, cdp):
     root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
     used = []
     for mark in marks:
-        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f'[data-cjk-check="{mark}"]'})["nodeId"]
+        query = {"nodeId": root, "selector": f'[data-cjk-check="{mark}"]'}
+        node = cdp.send("DOM.querySelector", query)["nodeId"]
         fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
         used.append({f["familyName"]: f["glyphCount"] for f in fonts})
     return used
@@ -235,7 +240,7 @@ def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, sea
                     page.screenshot(path=str(Path(shots) / (Path(rel).stem + ".png")))
                     glossary = page.locator("table").filter(has_text=CJK).last   # English / 中文 glossary
                     if glossary.count():   # (the sticky article header and skip link would cover part of it)
-                        page.add_style_tag(content=".bd-header-article, .skip-link {display: none !important}")
+                        page.add_style_tag(content=HIDE_STICKY)
                         glossary.screenshot(path=str(Path(shots) / (Path(rel).stem + "-glossary.png")))
                 if rel == "search.html":
                     for word in search_words:

@@ -75,7 +75,8 @@ def main(argv=None):
             subprocess.run(cmd, check=True)
     installed = {p: version(p) for p in ("tensorflow", "keras")}
     problem = load_config().support_problem(installed)
-    print(problem or f"Colab has tensorflow {installed['tensorflow']}, keras {installed['keras']}: supported.")
+    tf, keras = installed["tensorflow"], installed["keras"]
+    print(problem or f"Colab has tensorflow {tf}, keras {keras}: supported.")
     return 0
 
 

@@ -14,10 +14,10 @@ exits 1 if any notebook would change. Default: every ``notebooks/NN_*.ipynb``.
 """
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "scripts" / "setup_cell.py"
@@ -80,18 +80,21 @@ def sync(nb, name, url=None):
     return problems
 
 
-README_LINK = re.compile(r"\[(\d\d_\w+)\]\(notebooks/\1\.ipynb\)(?: \[!\[Open In Colab\]\([^)]*\)\]\([^)]*\))?")
+README_LINK = re.compile(r"\[(\d\d_\w+)\]\(notebooks/\1\.ipynb\)"
+                         r"(?: \[!\[Open In Colab\]\([^)]*\)\]\([^)]*\))?")
 
 
 def sync_readme(text, url=None):
-    """The README with a badge after each chapter link of its chapter table (``[NN_name](notebooks/NN_name.ipynb)``)."""
+    """The README with a badge after each chapter link of its chapter table
+    (``[NN_name](notebooks/NN_name.ipynb)``)."""
     return README_LINK.sub(lambda m: f"{m.group(0).split(' ')[0]} {badge(m.group(1) + '.ipynb', url)}", text)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     check = "--check" in argv
-    paths = [Path(a) for a in argv if not a.startswith("--")] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = ([Path(a) for a in argv if not a.startswith("--")]
+             or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
     changed, problems = [], []
     for path in paths:
         nb = nbformat.read(path, as_version=4)
@@ -101,7 +104,7 @@ def main(argv=None):
             changed.append(path.name)
             if not check:
                 nbformat.write(nb, path)
-    if not any(not a.startswith("--") for a in argv):   # the default run also keeps the README's badges in line
+    if not any(not a.startswith("--") for a in argv):   # the default run also syncs the README's badges
         readme = ROOT / "README.md"
         text = readme.read_text()
         if sync_readme(text) != text:

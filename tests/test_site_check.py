@@ -1,4 +1,5 @@
-"""scripts/check_site.py catches what it must, on a deliberately broken small site (and passes a clean page)."""
+"""scripts/check_site.py catches what it must, on a deliberately broken small site (and passes a clean
+page)."""
 import importlib.util
 import os
 import shutil
@@ -15,14 +16,16 @@ spec.loader.exec_module(check)
 HEAD = '<html><head><meta charset="utf-8"><script src="mathjax/tex-svg.js" defer></script></head><body><main>'
 PAGES = {
     # clean: typeset math, a good anchor, Chinese text, an external *link* (a link is not a request)
-    "good.html": HEAD + '<h1 id="top">Good</h1><p>Loss <span class="math">\\(L = \\frac{1}{n}\\sum_i \\ell_i\\)</span>'
+    "good.html": HEAD + '<h1 id="top">Good</h1><p>Loss '
+                 '<span class="math">\\(L = \\frac{1}{n}\\sum_i \\ell_i\\)</span>'
                  ' 梯度下降 (gradient descent). <a href="bad.html#sec">bad</a> <a href="#top">top</a> '
-                 '<a href="https://example.org/">elsewhere</a></p><pre>price = "$5 and $6"  # \\frac in code</pre>'
-                 '</main></body></html>',
+                 '<a href="https://example.org/">elsewhere</a></p>'
+                 '<pre>price = "$5 and $6"  # \\frac in code</pre></main></body></html>',
     # broken: raw TeX left in the text, an external script, a broken link and a broken anchor
     "bad.html": '<html><head><script src="https://cdn.example.org/mathjax.js"></script></head><body><main>'
                 '<h2 id="sec">Bad</h2><p>The loss $\\frac{a}{b}$ is raw.</p>'
-                '<a href="missing.html">gone</a> <a href="good.html#nowhere">no anchor</a></main></body></html>',
+                '<a href="missing.html">gone</a> <a href="good.html#nowhere">no anchor</a>'
+                '</main></body></html>',
     # MathJax runs, but the TeX has an error
     "matherr.html": HEAD + '<p><span class="math">\\(x^\\)</span></p></main></body></html>',
 }
@@ -33,7 +36,8 @@ def site(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     for name, text in PAGES.items():
         (site / name).write_text(text)
-    mathjax = Path(metadata.distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax"))
+    dist = metadata.distribution("sphinx-mathjax-offline")
+    mathjax = Path(dist.locate_file("sphinx-mathjax-offline/static/mathjax"))
     (site / "mathjax").mkdir()
     shutil.copy2(mathjax / "tex-svg.js", site / "mathjax" / "tex-svg.js")
     return site
@@ -58,7 +62,7 @@ def test_static_pass_catches_external_script_and_broken_links(site):
 def test_browser_pass_catches_raw_tex_requests_and_mathjax_errors(site, tmp_path):
     problems, times = check.browser_problems(site, shots=tmp_path)
     by_page = {name: [p for p in problems if p.startswith(name + ":")] for name in PAGES}
-    assert by_page["good.html"] == []                      # typeset math, CJK font, nothing leaves the machine
+    assert by_page["good.html"] == []   # typeset math, CJK font, nothing leaves the machine
     bad = " | ".join(by_page["bad.html"])
     assert "request leaves the machine: https://cdn.example.org/mathjax.js" in bad
     assert "raw TeX in the rendered text: ['$\\\\frac{a}{b}$']" in bad

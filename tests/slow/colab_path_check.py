@@ -1,5 +1,6 @@
 """The Colab path, run for real (about 50 s on 2 CPUs, so not among the unit tests: scripts/test.sh runs it
-after the site check with `pytest tests/slow/colab_path_check.py`; the file name keeps plain `pytest` from collecting it).
+after the site check with `pytest tests/slow/colab_path_check.py`; the file name keeps plain `pytest`
+from collecting it).
 
 A stand-in for a Colab runtime: a fresh virtual environment created with ``--system-site-packages`` whose
 "preinstalled" packages are those of the course's own venv *minus* what Colab lacks (the course, keras-hub,
@@ -36,11 +37,13 @@ def _colab_like_packages(dest):
 def test_setup_cell_installs_the_course_in_a_colab_like_runtime(tmp_path):
     base_python = getattr(sys, "_base_executable", sys.executable)
     venv = tmp_path / "colab"
-    subprocess.run([base_python, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    subprocess.run([base_python, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+                   check=True)
     py = venv / "bin" / "python"
     purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
-    (Path(purelib) / "colab_preinstalled.pth").write_text(str(_colab_like_packages(tmp_path / "preinstalled")) + "\n")
+    preinstalled = _colab_like_packages(tmp_path / "preinstalled")
+    (Path(purelib) / "colab_preinstalled.pth").write_text(f"{preinstalled}\n")
 
     source = sync.setup_source()   # the cell of every notebook (tests/test_colab.py checks they are this one)
     driver = tmp_path / "kernel.py"
@@ -70,5 +73,6 @@ def test_setup_cell_installs_the_course_in_a_colab_like_runtime(tmp_path):
     assert "MiniLM folder " + purelib in out, out          # installed into the Colab-like runtime, --no-deps
     assert "mode: quick" in out and "Colab without a GPU runs quick mode by default" in out, out
     assert "expected run time" in out and "keras 3.15.1: supported." in out, out
-    installed = subprocess.run([py, "-m", "pip", "list", "--path", purelib], capture_output=True, text=True).stdout
+    installed = subprocess.run([py, "-m", "pip", "list", "--path", purelib],
+                               capture_output=True, text=True).stdout
     assert "tensorflow " not in installed and "numpy " not in installed, installed   # Colab's own stay
