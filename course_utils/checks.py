@@ -57,7 +57,8 @@ def gradient_check(f, params, eps=1e-6, verbose=False):
 
 
 def compare(name, ours, reference, atol=1e-6):
-    """Print ``name: exact`` / ``close (max diff …)`` / ``DIFFERENT (max diff …)``; return the max abs diff."""
+    """Print ``name: exact`` / ``close (max diff …)`` / ``DIFFERENT (max diff …)``; return the max abs
+    diff."""
     ours, reference = np.asarray(ours, np.float64), np.asarray(reference, np.float64)
     if ours.shape != reference.shape:
         raise ValueError(f"{name}: shapes differ, {ours.shape} vs {reference.shape}")

@@ -63,7 +63,8 @@ def _version_tuple(version):
 
 
 def support_problem(versions):
-    """``None`` if ``{"tensorflow": "2.19.0", "keras": "3.10.0"}`` lies in :data:`SUPPORTED`, else one line saying why.
+    """``None`` if ``{"tensorflow": "2.19.0", "keras": "3.10.0"}`` lies in :data:`SUPPORTED`, else one line
+    saying why.
 
     A missing package (``None``) is a problem too.
     """
@@ -74,7 +75,8 @@ def support_problem(versions):
             bad.append(f"{pkg} {have or 'missing'}")
     if not bad:
         return None
-    want = ", ".join(f"{p} {'.'.join(map(str, lo))}-{'.'.join(map(str, hi))}" for p, (lo, hi) in SUPPORTED.items())
+    want = ", ".join(f"{p} {'.'.join(map(str, lo))}-{'.'.join(map(str, hi))}"
+                     for p, (lo, hi) in SUPPORTED.items())
     tested = ", ".join(f"{p} {PINS[p]}" for p in SUPPORTED)
     return (f"{' and '.join(bad)} is outside what the course supports ({want}; tested on {tested}): "
             "expect errors; pip install -r requirements.txt, then restart, to use the tested versions.")

@@ -4,6 +4,7 @@
   checked against TensorFlow in the notebook and the tests.
 """
 import numpy as np
+
 _PADDINGS = ("valid", "same")
 
 
@@ -39,7 +40,10 @@ def _check(x, w=None):
 
 
 def conv2d(x, w, b=None, stride=1, padding="valid"):
-    """2-D convolution (cross-correlation, like every DL library): x (N,H,W,C), w (kh,kw,C,F) → (N,H',W',F)."""
+    """2-D convolution (cross-correlation, like every DL library).
+
+    x (N,H,W,C), w (kh,kw,C,F) → (N,H',W',F).
+    """
     x, w = _check(x, w)
     kh, kw = w.shape[:2]
     oh, ow = output_size(x.shape[1], kh, stride, padding), output_size(x.shape[2], kw, stride, padding)
@@ -63,14 +67,16 @@ def conv2d_grads(x, w, grad_out, stride=1, padding="valid"):
     xp, pads = _pad_same(x, kh, kw, stride) if padding == "same" else (x, ((0, 0), (0, 0)))
     g = np.asarray(grad_out)
     oh, ow = g.shape[1:3]
-    dxp, dw = np.zeros_like(xp, dtype=np.result_type(x, w, g)), np.zeros_like(w, dtype=np.result_type(x, w, g))
+    dtype = np.result_type(x, w, g)
+    dxp, dw = np.zeros_like(xp, dtype=dtype), np.zeros_like(w, dtype=dtype)
     for i in range(kh):
         for j in range(kw):
             patch = xp[:, i:i + stride * oh:stride, j:j + stride * ow:stride, :]  # (N, oh, ow, C)
             dw[i, j] = np.einsum("nhwc,nhwf->cf", patch, g)
-            dxp[:, i:i + stride * oh:stride, j:j + stride * ow:stride, :] += np.einsum("nhwf,cf->nhwc", g, w[i, j])
-    (t, _), (l, _) = pads
-    dx = dxp[:, t:t + x.shape[1], l:l + x.shape[2], :]
+            window = (slice(None), slice(i, i + stride * oh, stride), slice(j, j + stride * ow, stride))
+            dxp[window] += np.einsum("nhwf,cf->nhwc", g, w[i, j])
+    (top, _), (left, _) = pads
+    dx = dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
     return dx, dw, g.sum(axis=(0, 1, 2))
 
 

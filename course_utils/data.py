@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ROOT
+
 RESTORE = ("Restore it with `git checkout -- data/{name}` (or re-clone the course), "
            "or rebuild data/ with `python scripts/build_data.py --download /tmp/dl`.")
 
@@ -141,7 +142,8 @@ def subset(x, y, n, seed=0):
     # hand out what rounding left over to the largest classes
     for i in np.argsort(-counts)[: n - share.sum()]:
         share[i] += 1
-    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False) for c, k in zip(classes, share)])
+    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False)
+                          for c, k in zip(classes, share)])
     rng.shuffle(idx)
     x_sub = x[idx] if isinstance(x, np.ndarray) else [x[i] for i in idx]
     return x_sub, y[idx]

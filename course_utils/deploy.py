@@ -15,14 +15,16 @@ def predict_image(model, image, class_names=None):
     if image.ndim == 2 and want[-1] == 1:
         image = image[..., None]
     if image.shape != want:
-        raise ValueError(f"expected one image of shape {want} (or {want[:2]} for grayscale), got {image.shape}")
+        raise ValueError(f"expected one image of shape {want} (or {want[:2]} for grayscale), "
+                         f"got {image.shape}")
     if image.dtype == np.uint8:
         image = image.astype(np.float32) / 255.0
     elif np.issubdtype(image.dtype, np.floating):
         if not np.all(np.isfinite(image)):
             raise ValueError("image contains NaN or infinite values")
         if image.min() < 0 or image.max() > 1:
-            raise ValueError(f"float pixels must be in [0, 1], got range [{image.min():.3g}, {image.max():.3g}]"
+            raise ValueError("float pixels must be in [0, 1], got range "
+                             f"[{image.min():.3g}, {image.max():.3g}]"
                              " (divide uint8 images by 255, or pass them as uint8)")
         image = image.astype(np.float32)
     else:

@@ -16,7 +16,8 @@ def strategy(devices=None, verbose=False):
         if len(devices) < 1:
             raise ValueError("devices must name at least one device, e.g. ['/cpu:0', '/cpu:1']")
         chosen = tf.distribute.MirroredStrategy(list(devices))
-    elif os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or tf.config.list_logical_devices("TPU"):
+    elif (os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+          or tf.config.list_logical_devices("TPU")):
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)

@@ -2,9 +2,9 @@
 import contextlib
 import datetime as _dt
 import os
-import sys
 import platform
 import re
+import sys
 import warnings
 from importlib import metadata
 
@@ -106,7 +106,8 @@ def _is_gpu_hardware(text):
 
 def expected_times(gpu, entries=None):
     """``{mode: {chapter: (seconds, hardware)}}`` from the recorded ``notebook_seconds`` of runs on the same
-    kind of device (GPU or CPU): ``results/recorded.json`` merged with this machine's ``build/results.json``."""
+    kind of device (GPU or CPU): ``results/recorded.json`` merged with this machine's
+    ``build/results.json``."""
     from . import results
 
     if entries is None:
@@ -137,7 +138,8 @@ def run_time_lines(mode, gpu, chapter=None, entries=None):
                     else "no recorded run yet")
             lines.append(f"expected run time of this chapter in {m} mode on {kind}: {text}")
         else:
-            chapters = ", ".join(f"ch{c} {_minutes(s)}" for c, (s, _) in sorted(rec.items(), key=lambda kv: int(kv[0])))
+            ordered = sorted(rec.items(), key=lambda kv: int(kv[0]))
+            chapters = ", ".join(f"ch{c} {_minutes(s)}" for c, (s, _) in ordered)
             hw = sorted({h for _, h in rec.values()})
             lines.append(f"expected run time per chapter in {m} mode on {kind}: "
                          + (f"{chapters} (recorded on {'; '.join(hw)})" if rec else "no recorded run yet"))

@@ -63,13 +63,15 @@ def chunk(token_lists, length):
     """Cut each list of ids into pieces of at most ``length`` ids (long texts give several pieces)."""
     if length < 1:
         raise ValueError(f"length must be positive, got {length}")
-    return [np.asarray(t[i:i + length]) for t in token_lists for i in range(0, max(len(t), 1), length) if len(t)]
+    return [np.asarray(t[i:i + length])
+            for t in token_lists for i in range(0, max(len(t), 1), length) if len(t)]
 
 
 def pack_stream(token_lists, seq_len, cls_id, sep_id, pad_id=0):
     """Pretraining rows with no wasted padding: all texts, each followed by ``[SEP]``, laid end to end and
     cut into rows of ``[CLS]`` + ``seq_len - 1`` ids (RoBERTa's "full sentences" packing). Only the last
-    row is padded. Short texts would otherwise fill a row with ``[PAD]`` that costs compute and teaches nothing.
+    row is padded. Short texts would otherwise fill a row with ``[PAD]`` that costs compute and teaches
+    nothing.
     """
     if seq_len < 3:
         raise ValueError(f"seq_len must be at least 3, got {seq_len}")
@@ -108,8 +110,9 @@ def gather_predictions(masked_ids, labels, sample_weight, max_predictions):
 def shrink_vocabulary(token_lists, size, full_size, special_ids, unk_id):
     """Keep the ``size`` most frequent ids (specials first, in the given order); map the rest to ``[UNK]``.
 
-    ``full_size`` is the big vocabulary's size. Returns ``(old_to_new, new_to_old)``: ``old_to_new[id]`` is the small-vocabulary id of a big-vocabulary
-    id; ``new_to_old[j]`` is the big-vocabulary id of small id ``j`` (to decode predictions).
+    ``full_size`` is the big vocabulary's size. Returns ``(old_to_new, new_to_old)``: ``old_to_new[id]`` is
+    the small-vocabulary id of a big-vocabulary id; ``new_to_old[j]`` is the big-vocabulary id of small id
+    ``j`` (to decode predictions).
     """
     special_ids = [int(i) for i in special_ids]
     if unk_id not in special_ids:

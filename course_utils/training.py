@@ -74,7 +74,8 @@ class CosineToBudget(keras.callbacks.Callback):
     def __init__(self, peak, total_steps, budget=None, warmup=0.03):
         super().__init__()
         if peak <= 0 or total_steps < 1 or not 0 <= warmup < 1:
-            raise ValueError(f"need peak > 0, total_steps >= 1, 0 <= warmup < 1; got {peak}, {total_steps}, {warmup}")
+            raise ValueError("need peak > 0, total_steps >= 1, 0 <= warmup < 1; "
+                             f"got {peak}, {total_steps}, {warmup}")
         self.peak, self.total_steps, self.budget, self.warmup = peak, total_steps, budget, warmup
         self.step, self.rates = 0, []
 

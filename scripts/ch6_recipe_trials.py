@@ -9,7 +9,8 @@ epoch. Choose a recipe on validation only; the test column is there to report, n
     python scripts/ch6_recipe_trials.py --llrd 0.8 --lr 1e-4 --head-mult 10   # layer-wise decay
     python scripts/ch6_recipe_trials.py --linear-probe       # head from logistic regression first (LP-FT)
 
-About 15 minutes per 3-epoch trial on 2 CPUs. ``--limit N`` trains on a stratified subset of N sentences (a smoke run).
+About 15 minutes per 3-epoch trial on 2 CPUs. ``--limit N`` trains on a stratified subset of N sentences
+(a smoke run).
 """
 import argparse
 import os
@@ -29,7 +30,8 @@ from course_utils import bert, data  # noqa: E402
 
 
 def lr_factor(path, num_layers, head_mult, llrd):
-    """Learning-rate multiplier of one variable: head ×head_mult; block i ×llrd^(L-1-i); embeddings ×llrd^L."""
+    """Learning-rate multiplier of one variable: head ×head_mult; block i ×llrd^(L-1-i);
+    embeddings ×llrd^L."""
     if "logits" in path:
         return head_mult
     if "block_" in path:
@@ -58,8 +60,10 @@ def linear_probe(model, X, y, X_val, y_val):
     from sklearn.linear_model import LogisticRegression
 
     features = keras.Model(model.input, model.get_layer("pool").output)
-    F, F_val = features.predict(X, batch_size=128, verbose=0), features.predict(X_val, batch_size=128, verbose=0)
-    val_acc, C = max((LogisticRegression(C=C, max_iter=2000).fit(F, y).score(F_val, y_val), C) for C in (0.1, 1, 10, 100))
+    F = features.predict(X, batch_size=128, verbose=0)
+    F_val = features.predict(X_val, batch_size=128, verbose=0)
+    val_acc, C = max((LogisticRegression(C=C, max_iter=2000).fit(F, y).score(F_val, y_val), C)
+                     for C in (0.1, 1, 10, 100))
     probe = LogisticRegression(C=C, max_iter=2000).fit(F, y)
     w, b = probe.coef_[0], probe.intercept_[0]
     model.get_layer("logits").kernel.assign(np.stack([-w / 2, w / 2], axis=1))  # softmax of ±z/2 = sigmoid(z)
@@ -99,7 +103,8 @@ def main():
         print(f"linear probe: val {val_acc:.4f} (C={C}) in {time.perf_counter() - t:.0f} s", flush=True)
     optimizer_class = None
     if args.head_mult != 1 or args.llrd != 1:
-        optimizer_class = scaled_adamw(lambda path: lr_factor(path, config["num_layers"], args.head_mult, args.llrd))
+        optimizer_class = scaled_adamw(
+            lambda path: lr_factor(path, config["num_layers"], args.head_mult, args.llrd))
 
     t0 = time.perf_counter()
 

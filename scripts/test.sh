@@ -7,6 +7,10 @@ export CI=true COURSE_MODE=quick MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
 # Notebooks' own records go to a scratch folder so a test run never mixes into a course run.
 export COURSE_BUILD_DIR=${COURSE_BUILD_DIR:-$(pwd)/build/test}
 start=$(date +%s)
+# lint first (seconds): ruff, pinned in requirements-dev.txt, configured in pyproject.toml
+"$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+"$PY" -m ruff check course_utils tests benchmarks scripts
+lint_rc=$?
 "$PY" -m pytest -q --durations=15 --junitxml="$COURSE_BUILD_DIR/junit.xml"
 rc=$?
 # per-file times (each notebook against its budget) from the JUnit report
@@ -22,4 +26,5 @@ echo "test wall time: $(( $(date +%s) - start )) s"
 [ "$rc" -eq 5 ] && rc=0
 [ "$rc" -eq 0 ] && rc=$site_rc
 [ "$rc" -eq 0 ] && rc=$colab_rc
+[ "$rc" -eq 0 ] && rc=$lint_rc
 exit "$rc"

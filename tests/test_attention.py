@@ -173,7 +173,8 @@ def test_seeded_initializer_gives_each_weight_its_own_values():
 def test_dtype_policy_reaches_sublayers():
     block = TransformerEncoder(2, 4, 8, dtype="mixed_float16")
     y = block(np.ones((1, 3, 8), "float32"))
-    assert keras.backend.standardize_dtype(y.dtype) == "float16" and not np.isnan(np.asarray(y, "float32")).any()
+    assert keras.backend.standardize_dtype(y.dtype) == "float16"
+    assert not np.isnan(np.asarray(y, "float32")).any()
     assert all(layer.dtype_policy.name == "mixed_float16"
                for layer in (block.attention, block.ffn_inner, block.ffn_outer, block.attention_norm))
     assert block.attention.query_kernel.dtype == "float32"   # variables stay float32 under mixed precision

@@ -42,7 +42,8 @@ def test_weights_match_kerashub():
     unused = bert.load_hf_weights(ours, tensors)
     assert unused == ["embeddings.position_ids", "pooler.dense.bias", "pooler.dense.weight"]
     tokenizer = keras_hub.tokenizers.BertTokenizer.from_preset(str(folder))
-    ids = text.pack([np.asarray(t) for t in tokenizer(["an utterly charming film", "a tedious mess"])], 8, 101, 102)
+    tokens = tokenizer(["an utterly charming film", "a tedious mess"])
+    ids = text.pack([np.asarray(t) for t in tokens], 8, 101, 102)
     assert ids[0].tolist() == [101, 2019, 12580, 11951, 2143, 102, 0, 0]
     ref = keras_hub.models.BertBackbone.from_preset(str(folder))
     want = ref({"token_ids": ids, "segment_ids": np.zeros_like(ids),

@@ -14,8 +14,12 @@ def test_numerical_gradient_of_a_quadratic():
 
 def test_gradient_check_passes_and_catches_a_bug():
     w = np.random.default_rng(0).normal(size=(3, 2))
-    good = lambda ps: (float(np.sum(np.sin(ps[0]))), [np.cos(ps[0])])
-    bad = lambda ps: (float(np.sum(np.sin(ps[0]))), [np.cos(ps[0]) * 1.01])
+    def good(ps):
+        return float(np.sum(np.sin(ps[0]))), [np.cos(ps[0])]
+
+    def bad(ps):   # a gradient 1 % off
+        return float(np.sum(np.sin(ps[0]))), [np.cos(ps[0]) * 1.01]
+
     assert checks.gradient_check(good, [w]) < 1e-8
     assert checks.gradient_check(bad, [w]) > 1e-3
 

@@ -3,13 +3,13 @@ expected run times. (The install steps themselves run in tests/test_colab_path.p
 import importlib.util
 import json
 import re
-import tomllib
 import xml.etree.ElementTree as ET
 from importlib import metadata
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 
 from course_utils import config, env, results
 from course_utils.tools import runner

@@ -8,7 +8,8 @@ from course_utils import config, env
 
 @pytest.mark.parametrize("environ, mode", [
     ({}, "full"), ({"CI": "true"}, "quick"), ({"COURSE_MODE": "quick"}, "quick"),
-    ({"COURSE_MODE": "full", "CI": "true"}, "full"), ({"COURSE_MODE": " Quick "}, "quick"), ({"CI": "false"}, "full"),
+    ({"COURSE_MODE": "full", "CI": "true"}, "full"), ({"COURSE_MODE": " Quick "}, "quick"),
+    ({"CI": "false"}, "full"),
 ])
 def test_get_mode(environ, mode):
     assert config.get_mode(environ) == mode

@@ -47,7 +47,8 @@ def test_mirrored_on_several_gpus(monkeypatch):
         def __init__(self, devices=None):
             self.devices = devices
 
-    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["g0", "g1"] if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config, "list_logical_devices",
+                        lambda kind=None: ["g0", "g1"] if kind == "GPU" else [])
     monkeypatch.setattr(tf.distribute, "MirroredStrategy", Fake)
     assert isinstance(distribute.strategy(), Fake)
 

@@ -42,16 +42,20 @@ def _seeded(seed):
 CASES = {
     "MultiHeadSelfAttention": lambda: (attention.MultiHeadSelfAttention(2, 4, kernel_initializer=_seeded(1)),
                                        HIDDEN, False),
-    "MultiHeadSelfAttention/masked": lambda: (_masked(attention.MultiHeadSelfAttention(2, 4, use_causal_mask=True)),
-                                              IDS, True),
+    "MultiHeadSelfAttention/masked": lambda: (
+        _masked(attention.MultiHeadSelfAttention(2, 4, use_causal_mask=True)), IDS, True),
     "TransformerEncoder": lambda: (attention.TransformerEncoder(2, 4, 16, activation="gelu", norm_first=False,
                                                                 bias_initializer="ones"), HIDDEN, False),
-    "TransformerEncoder/masked": lambda: (_masked(attention.TransformerEncoder(2, 4, 16, dropout=0.1)), IDS, True),
-    "PositionalEmbedding/sinusoidal": lambda: (attention.PositionalEmbedding(12, 6, 8, sinusoidal=True), IDS, True),
-    "PatchEmbedding": lambda: (attention.PatchEmbedding(7, 8, embeddings_initializer="he_uniform"), IMAGES, False),
+    "TransformerEncoder/masked": lambda: (
+        _masked(attention.TransformerEncoder(2, 4, 16, dropout=0.1)), IDS, True),
+    "PositionalEmbedding/sinusoidal": lambda: (
+        attention.PositionalEmbedding(12, 6, 8, sinusoidal=True), IDS, True),
+    "PatchEmbedding": lambda: (
+        attention.PatchEmbedding(7, 8, embeddings_initializer="he_uniform"), IMAGES, False),
     "BertEmbedding": lambda: (bert.BertEmbedding(12, 6, 8), IDS, True),
     "MaskedMeanPool": lambda: (_masked(bert.MaskedMeanPool()), IDS, False),
-    "GatherPositions": lambda: (_functional(bert.GatherPositions(), HIDDEN, POSITIONS), [HIDDEN, POSITIONS], False),
+    "GatherPositions": lambda: (
+        _functional(bert.GatherPositions(), HIDDEN, POSITIONS), [HIDDEN, POSITIONS], False),
     "RandomShift": lambda: (augmentation.RandomShift(2, seed=1), IMAGES, False),
     "Sampling": lambda: (_functional(vae.Sampling(seed=0), *SAMPLING_IN, as_list=True), SAMPLING_IN, False),
     "build_bert": lambda: (bert.build_bert(12, 2, 2, 8, 16, 6, seed=0), IDS, True),

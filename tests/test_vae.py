@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.vae import (VAE, Sampling, bernoulli_nll, binarize, iwae_log_likelihood,
-                              kl_divergence_normal, kl_monte_carlo, log_normal_diag)
+from course_utils.vae import (
+    VAE,
+    Sampling,
+    bernoulli_nll,
+    binarize,
+    iwae_log_likelihood,
+    kl_divergence_normal,
+    kl_monte_carlo,
+    log_normal_diag,
+)
 
 
 def test_kl_zero_at_prior_and_nonnegative():

@@ -1,4 +1,4 @@
-"""``python -m course_utils run|results|readme``: the maintainers' command line (see runner.py and readme.py)."""
+"""``python -m course_utils run|results|readme``: the maintainers' command line (runner.py, readme.py)."""
 import sys
 
 

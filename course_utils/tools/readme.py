@@ -6,10 +6,10 @@ and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the 
 ``results:start`` / ``results:end`` markers from it: one table per mode.
 """
 import json
-from pathlib import Path
 
 from .. import results
 from ..config import ROOT
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -43,7 +43,8 @@ def update_text(text, table):
 def main(argv=None):
     store = ROOT / "results" / "recorded.json"
     recorded = json.loads(store.read_text()) if store.exists() else []
-    sources = [p for p in (ROOT / "build" / "results.json", ROOT / "build" / "test" / "results.json") if p.exists()]
+    candidates = (ROOT / "build" / "results.json", ROOT / "build" / "test" / "results.json")
+    sources = [p for p in candidates if p.exists()]
     entries = merge(recorded, [e for p in sources for e in results.load(p)])
     store.parent.mkdir(exist_ok=True)
     store.write_text(json.dumps(entries, indent=1) + "\n")

@@ -39,7 +39,7 @@ def _strip_local_paths(nb):
     root = str(ROOT)
     home = str(Path.home())
     for cell in nb.cells:
-        if cell.cell_type != "code":   # markdown cells have no outputs (adding the key makes the file invalid)
+        if cell.cell_type != "code":   # markdown cells have no outputs (the key would make the file invalid)
             continue
         outs = cell.get("outputs", [])
         for out in outs:
@@ -75,7 +75,8 @@ def run_notebook(path, out_path, timeout=None, progress=None):
 
 
 def record_notebook_seconds(nb_path, seconds, since):
-    """Record a finished chapter's ``notebook_seconds`` (what each setup cell quotes as its expected run time),
+    """Record a finished chapter's ``notebook_seconds`` (what each setup cell quotes as its expected run
+    time),
     unless the notebook recorded its own since ``since`` (chapter 6 does, with a target)."""
     chapter = str(int(Path(nb_path).name[:2]))
     if any(e["chapter"] == chapter and e["name"] == "notebook_seconds"
@@ -102,8 +103,8 @@ def main(argv=None):
     if not notebooks:
         print(f"no notebooks found in {a.notebooks}")
         return 1
-    from tqdm import tqdm
     import nbformat
+    from tqdm import tqdm
 
     n_cells = sum(sum(c.cell_type == "code" for c in nbformat.read(p, as_version=4).cells) for p in notebooks)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
