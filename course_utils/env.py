@@ -169,7 +169,8 @@ def setup(seed=42, quiet=False):
         why = ""
         if not os.environ.get("COURSE_MODE", "").strip() and in_colab() and mode == "quick":
             why = "Colab without a GPU runs quick mode by default; "
-        print(f"mode: {mode}   ({why}to switch: %env COURSE_MODE=full (or quick), then run this cell again)")
+        other = "full" if mode == "quick" else "quick"
+        print(f"mode: {mode}   ({why}to switch: %env COURSE_MODE={other}, then run this cell again)")
         print(f"python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, "
               f"numpy {np.__version__}")
         print(f"device: {dev}; hardware: {hardware()}")

