@@ -5,6 +5,7 @@ table of contents. Notebooks are rendered from their committed outputs, never ex
 pages load is local: MathJax is copied from the ``sphinx-mathjax-offline`` wheel (only the files the
 pages use), and the "Open in Colab" badge image is replaced by a local copy after the build.
 """
+import re
 import shutil
 import tomllib
 from importlib import metadata
@@ -65,19 +66,37 @@ def _copy_mathjax(app):
         shutil.copy2(src / name, dest / name)
 
 
-def _localize_badges(app, exception):
-    """The badge ``<img>`` of README and title cells points at colab.research.google.com: use the local
-    copy. Then copy MathJax."""
+NOTEBOOK_HREF = re.compile(r'href="([^":#?]+)\.ipynb((?:#[^"]*)?)"')
+
+
+def _page_links(page):
+    """Links to ``X.ipynb`` in stored notebook outputs (e.g. chapter 0's table) become ``X.html`` when that
+    page exists and the ``.ipynb`` does not (MyST resolves such links in Markdown cells, not in outputs)."""
+    def fix(m):
+        target = page.parent / (m[1] + ".ipynb")
+        if not target.exists() and target.with_suffix(".html").exists():
+            return f'href="{m[1]}.html{m[2]}"'
+        return m[0]
+    return fix
+
+
+def _finish(app, exception):
+    """After the build: the badge ``<img>`` of README and title cells points at colab.research.google.com,
+    use the local copy; links to chapters' ``.ipynb`` in outputs go to their pages; copy MathJax."""
     if exception is not None:
         return
     out = Path(app.outdir)
     for page in out.rglob("*.html"):
         text = page.read_text()
-        if BADGE_REMOTE in text:
+        new = text
+        if BADGE_REMOTE in new:
             rel = "../" * (len(page.relative_to(out).parts) - 1) + "_static/colab-badge.svg"
-            page.write_text(text.replace(f'src="{BADGE_REMOTE}"', f'src="{rel}"'))
+            new = new.replace(f'src="{BADGE_REMOTE}"', f'src="{rel}"')
+        new = NOTEBOOK_HREF.sub(_page_links(page), new)
+        if new != text:
+            page.write_text(new)
     _copy_mathjax(app)
 
 
 def setup(app):
-    app.connect("build-finished", _localize_badges)
+    app.connect("build-finished", _finish)
