@@ -41,18 +41,16 @@ def hardware():
     E.g. ``2 CPU (AMD EPYC, AVX2)`` or ``8 CPU (Intel Xeon ..., AVX-512), NVIDIA H100``. Machines that
     report the same model name can differ 2x or more in speed (AVX-512 against AVX2), so both are named.
     """
-    cpu, flags = platform.processor() or platform.machine(), set()
+    info = {}
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
+            for line in f:   # the first processor's lines are enough: the cores are alike
                 key, _, val = line.partition(":")
-                key = key.strip()
-                if key == "model name" and cpu in (platform.processor(), platform.machine()):
-                    cpu = val.strip()
-                elif key in ("flags", "Features") and not flags:
-                    flags = set(val.split())
+                info.setdefault(key.strip(), val.strip())
     except OSError:
         pass
+    cpu = info.get("model name") or platform.processor() or platform.machine()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
     ext = _vector_extension(flags)
     desc = f"{os.cpu_count()} CPU ({cpu}{', ' + ext if ext else ''})"
     try:
