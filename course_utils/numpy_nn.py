@@ -267,7 +267,8 @@ class Adam:
 
     def step(self, params, grads):
         self.t += 1
-        alpha = float(self.lr * np.sqrt(1 - self.b2 ** self.t) / (1 - self.b1 ** self.t))  # a Python float keeps float32 float32
+        # a Python float keeps float32 arrays float32
+        alpha = float(self.lr * np.sqrt(1 - self.b2 ** self.t) / (1 - self.b1 ** self.t))
         for i, (p, g) in enumerate(zip(params, grads)):
             m = self.m.setdefault(i, np.zeros_like(p))
             v = self.v.setdefault(i, np.zeros_like(p))
@@ -328,7 +329,7 @@ class Sequential:
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
         if isinstance(self.loss, SoftmaxCrossEntropy):
-            k = [l for l in self.layers if isinstance(l, Dense)][-1].W.shape[1]
+            k = [layer for layer in self.layers if isinstance(layer, Dense)][-1].W.shape[1]
             _check_labels(y, len(y), k)
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, seed=0, verbose=1):

@@ -1,4 +1,6 @@
-"""Plots reused across chapters: training curves, image grids, confusion matrices (first used in notebook 00)."""
+"""Plots reused across chapters: training curves, image grids, confusion matrices.
+
+First used in notebook 00."""
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -3,6 +3,7 @@
 Each record carries mode, hardware and date, so every number in the README can be
 traced to a real run. The runner's table and the README table are made from here.
 """
+import contextlib
 import datetime as _dt
 import json
 import math
@@ -13,8 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import stats
-
-ROOT = Path(__file__).resolve().parents[1]
+from .config import ROOT
 
 
 def build_dir():
@@ -81,12 +81,32 @@ def _store(entry):
                   "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     path = results_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    entries = load(path)
-    entries.append(entry)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entries, indent=1))
-    tmp.replace(path)
+    # two notebooks running at once must not drop each other's entries
+    with _locked(path.with_suffix(".lock")):
+        entries = load(path)
+        entries.append(entry)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(entries, indent=1))
+        tmp.replace(path)
     return entry
+
+
+@contextlib.contextmanager
+def _locked(lock_path):
+    """An exclusive lock on ``lock_path`` while the block runs.
+
+    No lock where ``fcntl`` is missing (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(lock_path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def record(chapter, name, value, target=None, higher_is_better=True, n=None):
@@ -119,7 +139,8 @@ def record(chapter, name, value, target=None, higher_is_better=True, n=None):
             raise ValueError(f"n for {name!r} must be an integer number of examples, got the float {n!r}")
         n = stats._check_count(n)
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"value for {name!r} must be a proportion in [0, 1] when n is given, got {value}")
+            raise ValueError(f"value for {name!r} must be a proportion in [0, 1] when n is given, "
+                             f"got {value}")
         entry["n"] = n
         entry["ci95"] = [round(x, 6) for x in stats.wilson_interval(value * n, n)]
     return _store(entry)
@@ -149,7 +170,8 @@ def compare(chapter, name, correct_a, correct_b, target=None):
     a = stats.as_outcomes(correct_a, "correct_a")
     b = stats.as_outcomes(correct_b, "correct_b")
     if len(a) != len(b):
-        raise ValueError(f"correct_a and correct_b must judge the same examples: lengths {len(a)} and {len(b)}")
+        raise ValueError("correct_a and correct_b must judge the same examples: "
+                         f"lengths {len(a)} and {len(b)}")
     if not (target is None or target in TARGET_STATEMENTS or (isinstance(target, (int, float))
                                                                 and not isinstance(target, bool))):
         raise ValueError(f"target must be 'better', 'not_worse', a number or None, got {target!r}")
@@ -223,7 +245,8 @@ def _target_text(e):
 
 def table(entries, markdown=False):
     """Format entries as a text (or Markdown) table: chapter, metric, value, 95 % CI, p, target, met, mode,
-    hardware, date. Entries without an interval or p-value (older records, non-proportions) leave those empty."""
+    hardware, date. Entries without an interval or p-value (older records, non-proportions) leave those
+    empty."""
     head = ["chapter", "metric", "value", "95 % CI", "p", "target", "met", "mode", "hardware", "date"]
     rows = []
     for e in entries:
@@ -239,4 +262,5 @@ def table(entries, markdown=False):
         return "\n".join(lines)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)] if rows else [len(h) for h in head]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*head), fmt.format(*["-" * w for w in widths])] + [fmt.format(*r) for r in rows])
+    lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])] + [fmt.format(*r) for r in rows]
+    return "\n".join(lines)

@@ -53,7 +53,8 @@ def as_outcomes(values, name):
     """``values`` as a boolean array (one entry per example); a clear error for anything else."""
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of per-example outcomes, got shape {arr.shape}")
+        raise ValueError(f"{name} must be a non-empty 1-D array of per-example outcomes, "
+                         f"got shape {arr.shape}")
     if arr.dtype == bool:
         return arr
     if arr.dtype.kind in "iuf" and np.all((arr == 0) | (arr == 1)):
@@ -97,7 +98,8 @@ def paired_difference_interval(correct_a, correct_b, z=Z95):
     a = as_outcomes(correct_a, "correct_a")
     b = as_outcomes(correct_b, "correct_b")
     if len(a) != len(b):
-        raise ValueError(f"correct_a and correct_b must judge the same examples: lengths {len(a)} and {len(b)}")
+        raise ValueError("correct_a and correct_b must judge the same examples: "
+                         f"lengths {len(a)} and {len(b)}")
     n = len(a)
     both = int(np.sum(a & b))
     a_only = int(np.sum(a & ~b))

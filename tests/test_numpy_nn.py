@@ -128,7 +128,9 @@ def _run(opt, steps=3):
 def test_sgd_and_momentum():
     np.testing.assert_allclose(_run(nn.SGD(0.1)), [1 - 0.1 * 0.5 * 6, -2 + 0.1 * 6])
     # v1 = -.1g, v2 = .9 v1 - .2g, v3 = .9 v2 - .3g  (g = [0.5, -1]); w = w0 + v1 + v2 + v3
-    v1 = -0.1; v2 = 0.9 * v1 - 0.2; v3 = 0.9 * v2 - 0.3
+    v1 = -0.1
+    v2 = 0.9 * v1 - 0.2
+    v3 = 0.9 * v2 - 0.3
     np.testing.assert_allclose(_run(nn.Momentum(0.1, 0.9)), [1 + 0.5 * (v1 + v2 + v3), -2 - (v1 + v2 + v3)])
 
 
@@ -165,7 +167,8 @@ def test_sequential_learns_and_evaluates():
     from sklearn.metrics import precision_recall_fscore_support
 
     x, y = _blobs()
-    model = nn.Sequential([nn.Dense(2, 16, seed=0), nn.ReLU(), nn.Dense(16, 3, seed=1)]).compile(nn.Adam(0.01))
+    layers = [nn.Dense(2, 16, seed=0), nn.ReLU(), nn.Dense(16, 3, seed=1)]
+    model = nn.Sequential(layers).compile(nn.Adam(0.01))
     hist = model.fit(x, y, epochs=15, batch_size=32, validation_data=(x, y), verbose=False)
     assert set(hist) == {"loss", "accuracy", "val_loss", "val_accuracy"} and len(hist["loss"]) == 15
     assert hist["loss"][-1] < hist["loss"][0]

@@ -51,8 +51,10 @@ def test_newcombe_against_independent_computation(both, a_only, b_only, neither)
     prod = (both + a_only) * (b_only + neither) * (both + b_only) * (a_only + neither)
     cross = both * neither - a_only * b_only
     phi = 0.0 if prod == 0 else (max(cross - n / 2, 0) if cross > 0 else cross) / math.sqrt(prod)
-    low = p1 - p2 - math.sqrt((p1 - ci1.low) ** 2 - 2 * phi * (p1 - ci1.low) * (ci2.high - p2) + (ci2.high - p2) ** 2)
-    high = p1 - p2 + math.sqrt((p2 - ci2.low) ** 2 - 2 * phi * (p2 - ci2.low) * (ci1.high - p1) + (ci1.high - p1) ** 2)
+    d1, e1 = p1 - ci1.low, ci2.high - p2    # Newcombe's delta and epsilon
+    low = p1 - p2 - math.sqrt(d1 ** 2 - 2 * phi * d1 * e1 + e1 ** 2)
+    d2, e2 = p2 - ci2.low, ci1.high - p1
+    high = p1 - p2 + math.sqrt(d2 ** 2 - 2 * phi * d2 * e2 + e2 ** 2)
     a = np.array([1] * both + [1] * a_only + [0] * b_only + [0] * neither, bool)
     b = np.array([1] * both + [0] * a_only + [1] * b_only + [0] * neither, bool)
     got = stats.paired_difference_interval(a, b)
