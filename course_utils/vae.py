@@ -5,7 +5,8 @@
   and :func:`kl_monte_carlo`, the same quantity estimated by sampling (to check it).
 * :func:`bernoulli_nll` -- -log p(x | logits) for binary pixels, summed per image.
 * :class:`VAE` -- an MLP VAE with a Bernoulli decoder, trained with ``fit``: its own
-  ``train_step``/``test_step`` report the negative ELBO (``loss``), ``reconstruction`` and ``kl``.
+  ``train_step``/``test_step`` report the negative ELBO (``loss``), ``reconstruction`` and ``kl``
+  through :meth:`VAE.report_metrics`.
 * :func:`iwae_log_likelihood` -- the importance-weighted estimate of log p(x) (Burda et al., 2015).
 
 All log-likelihoods are in nats per image.
@@ -178,7 +179,13 @@ class VAE(keras.Model):
         kl = ops.mean(kl_divergence_normal(mean, log_var))
         return rec + self.beta * kl, rec, kl
 
-    def _report(self, values):
+    def report_metrics(self, values):
+        """Update the three trackers with ``(loss, reconstruction, kl)`` and return their running means
+        as a dict: what a ``train_step`` or ``test_step`` returns (a subclass with its own step, such as
+        chapter 5's conditional VAE, calls it too)."""
+        if len(values) != len(self.trackers):
+            raise ValueError(f"expected {len(self.trackers)} values (loss, reconstruction, kl), "
+                             f"got {len(values)}")
         for tracker, value in zip(self.trackers, values):
             tracker.update_state(value)
         return {t.name: t.result() for t in self.trackers}
@@ -193,11 +200,11 @@ class VAE(keras.Model):
             values = self.elbo_terms(x)
         grads = tape.gradient(values[0], self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self._report(values)
+        return self.report_metrics(values)
 
     def test_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        return self._report(self.elbo_terms(x))
+        return self.report_metrics(self.elbo_terms(x))
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim,

@@ -125,3 +125,12 @@ def test_vae_fit_save_reload_round_trip(tmp_path):
         iwae_log_likelihood(loaded, x[:2], k=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         iwae_log_likelihood(loaded, x[:2] * 255, k=2)
+
+
+def test_report_metrics_running_means():
+    model = VAE(latent_dim=2, hidden_units=(8,), seed=0)
+    model.report_metrics((3.0, 2.0, 1.0))
+    out = model.report_metrics((5.0, 4.0, 1.0))
+    assert {k: float(v) for k, v in out.items()} == {"loss": 4.0, "reconstruction": 3.0, "kl": 1.0}
+    with pytest.raises(ValueError, match="expected 3 values"):
+        model.report_metrics((1.0, 2.0))
