@@ -126,12 +126,17 @@ def gelu_tanh(x):
 
 
 def build_bert(vocab_size, num_layers, num_heads, hidden_dim, ff_dim, max_length=512, num_segments=2,
-               dropout=0.1, gelu_approximate=False, initializer_range=0.02, seed=None, name="bert"):
+               dropout=0.1, gelu_approximate=False, initializer_range=0.02, seed=None, norm_first=False,
+               name="bert"):
     """Token ids (batch, seq) → hidden states (batch, seq, hidden_dim), BERT's layout.
 
     The blocks are chapter 4's ``TransformerEncoder`` with ``norm_first=False`` (post-LayerNorm),
     exact GELU and epsilon 1e-12: exactly BERT's encoder layer. Padding (id 0) is masked.
     ``gelu_approximate=True`` builds the blocks with the tanh GELU that KerasHub uses (:func:`gelu_tanh`).
+    ``norm_first=True`` builds pre-LayerNorm blocks, ``x + Attention(LN(x))``, and a final LayerNorm
+    (``final_norm``) after the stack: the layout that trains stably at high learning rates on a small
+    budget (Geiping & Goldstein 2022, "Cramming"). Published BERT weights are post-LN and do not load
+    into it (:func:`hf_weight_map` says so).
 
     Every weight matrix starts from BERT's truncated normal with std ``initializer_range`` (0.02), not
     Keras' Glorot default: small residual branches let a post-LayerNorm stack pass its input through at
@@ -155,21 +160,26 @@ def build_bert(vocab_size, num_layers, num_heads, hidden_dim, ff_dim, max_length
                       embeddings_initializer=initializer(0), name="embedding")(token_ids)
     for i in range(num_layers):
         x = attention.TransformerEncoder(
-            num_heads, hidden_dim // num_heads, ff_dim, dropout, norm_first=False,
+            num_heads, hidden_dim // num_heads, ff_dim, dropout,
             activation=gelu_tanh if gelu_approximate else "gelu", layer_norm_epsilon=1e-12,
-            kernel_initializer=initializer(i + 1), name=f"block_{i}")(x)
+            norm_first=norm_first, kernel_initializer=initializer(i + 1), name=f"block_{i}")(x)
+    if norm_first:
+        x = keras.layers.LayerNormalization(epsilon=1e-12, name="final_norm")(x)
     return keras.Model(token_ids, x, name=name)
 
 
 def hf_weight_map(model):
     """``{Hugging Face tensor name: (our variable, transpose?)}`` for a model from :func:`build_bert`."""
+    blocks = [layer for layer in model.layers if isinstance(layer, attention.TransformerEncoder)]
+    if any(b.norm_first for b in blocks):
+        raise ValueError(f"{model.name} has pre-LayerNorm blocks (norm_first=True); Hugging Face BERT "
+                         "weights are post-LayerNorm and would not compute the same function in it")
     emb = model.get_layer("embedding")
     out = {"embeddings.word_embeddings.weight": (emb.word_embeddings, False),
            "embeddings.position_embeddings.weight": (emb.position_embeddings, False),
            "embeddings.token_type_embeddings.weight": (emb.segment_embeddings, False),
            "embeddings.LayerNorm.weight": (emb.norm.gamma, False),
            "embeddings.LayerNorm.bias": (emb.norm.beta, False)}
-    blocks = [layer for layer in model.layers if isinstance(layer, attention.TransformerEncoder)]
     for i, b in enumerate(blocks):
         hf = f"encoder.layer.{i}."
         for part in ("query", "key", "value"):

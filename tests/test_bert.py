@@ -124,6 +124,19 @@ def test_build_bert_uses_bert_initializer():
         np.testing.assert_array_equal(a, b)
 
 
+def test_build_bert_pre_layer_norm():
+    post, pre = bert.build_bert(**TINY, seed=0), bert.build_bert(**TINY, seed=0, norm_first=True)
+    assert pre.get_layer("block_0").norm_first and not post.get_layer("block_0").norm_first
+    assert pre.layers[-1].name == "final_norm" and "final_norm" not in [layer.name for layer in post.layers]
+    ids = np.array([[2, 7, 9, 3, 0]])
+    out = np.asarray(pre(ids))
+    # the final LayerNorm: every real position has mean 0 and variance 1 (gamma 1, beta 0 at init)
+    np.testing.assert_allclose(out[0, :4].mean(-1), 0, atol=1e-5)
+    np.testing.assert_allclose(out[0, :4].var(-1), 1, atol=1e-3)
+    with pytest.raises(ValueError, match="pre-LayerNorm"):
+        bert.hf_weight_map(pre)
+
+
 def test_build_bert_builds_its_activation_and_patches_nothing():
     exact, tanh = bert.build_bert(**TINY), bert.build_bert(**TINY, gelu_approximate=True)
     assert exact.get_layer("block_0").get_config()["activation"] == "gelu"

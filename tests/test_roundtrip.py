@@ -59,6 +59,7 @@ CASES = {
     "RandomShift": lambda: (augmentation.RandomShift(2, seed=1), IMAGES, False),
     "Sampling": lambda: (_functional(vae.Sampling(seed=0), *SAMPLING_IN, as_list=True), SAMPLING_IN, False),
     "build_bert": lambda: (bert.build_bert(12, 2, 2, 8, 16, 6, seed=0), IDS, True),
+    "build_bert/pre_ln": lambda: (bert.build_bert(12, 2, 2, 8, 16, 6, seed=0, norm_first=True), IDS, True),
     "build_bert/gelu_tanh": lambda: (bert.build_bert(12, 1, 2, 8, 16, 6, gelu_approximate=True), IDS, True),
     "build_mlm": lambda: (bert.build_mlm(bert.build_bert(12, 1, 2, 8, 16, 6), 2),
                           [IDS, POSITIONS], False),
