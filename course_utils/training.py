@@ -1,5 +1,7 @@
 """Training to a budget (chapter 3; the clock is also chapter 6's throughput meter).
 
+- :func:`forward_flops` counts the floating-point operations of one forward pass (Conv2D and Dense layers),
+  the machine-independent cost of a model: equal epochs of two models of equal FLOPs are equal compute.
 - :class:`TrainingClock` measures the seconds a ``fit`` spends *training* (validation excluded), per epoch.
 - :class:`TimeBudget` stops ``fit`` after N such seconds and records validation accuracy against them;
   :class:`CosineToBudget` anneals the learning rate to zero exactly when the budget (of seconds or of steps)
@@ -9,6 +11,34 @@ import math
 import time
 
 import keras
+import numpy as np
+
+
+def forward_flops(model):
+    """Floating-point operations of one forward pass of *one* example through ``model``.
+
+    Counts the multiply-adds of the ``Conv2D`` and ``Dense`` layers, 2 operations each: a layer applies
+    its kernel (``k_h·k_w·C_in·C_out`` weights for a convolution, ``n_in·n_out`` for a dense layer) once
+    per output position (``H_out·W_out`` for a convolution, 1 for a dense layer on a vector). Layers
+    without a kernel (BatchNorm, ReLU, pooling, dropout) cost a few operations per activation and are
+    left out. Nested models are counted through. A training step costs about three times this per
+    example (the backward pass computes two products per forward one: the gradients of the inputs and
+    of the weights).
+
+    Raises ``ValueError`` for a layer with a kernel that is neither ``Conv2D`` nor ``Dense`` (a depthwise or
+    separable convolution would be miscounted).
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            positions = int(np.prod(layer.output.shape[1:-1]))
+            total += 2 * positions * int(np.prod(layer.kernel.shape))
+        elif any(getattr(layer, k, None) is not None for k in ("kernel", "depthwise_kernel")):
+            raise ValueError(f"forward_flops counts Conv2D and Dense layers only, got {type(layer).__name__} "
+                             f"({layer.name})")
+    return total
 
 
 class TrainingClock(keras.callbacks.Callback):

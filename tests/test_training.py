@@ -34,3 +34,16 @@ def test_training_clock_leaves_validation_out(monkeypatch):
     clock = training.TrainingClock()
     model.fit(x, y, batch_size=4, validation_data=(x, y), epochs=2, callbacks=[clock, Tick()], verbose=0)
     assert clock.epoch_seconds == [2.0, 2.0] and clock.elapsed == 4.0
+
+
+def test_forward_flops_counts_conv_and_dense():
+    model = keras.Sequential([keras.Input((8, 8, 2)), keras.layers.Conv2D(4, 3),
+                              keras.layers.BatchNormalization(), keras.layers.ReLU(), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    conv = 6 * 6 * (3 * 3 * 2 * 4)      # output positions x kernel weights
+    dense = 6 * 6 * 4 * 3
+    assert training.forward_flops(model) == 2 * (conv + dense)
+    outer = keras.Sequential([keras.Input((8, 8, 2)), model])   # a nested model is counted through
+    assert training.forward_flops(outer) == 2 * (conv + dense)
+    with pytest.raises(ValueError, match="DepthwiseConv2D"):
+        training.forward_flops(keras.Sequential([keras.Input((8, 8, 2)), keras.layers.DepthwiseConv2D(3)]))
