@@ -164,6 +164,9 @@ def test_runner_records_notebook_seconds_unless_the_notebook_did(tmp_path, monke
     assert runner.record_notebook_seconds("03_cnn.ipynb", 77.5, since="2000-01-01")["value"] == 77.5
     results.record("6", "notebook_seconds", 130, target=240, higher_is_better=False)
     assert runner.record_notebook_seconds("06_bert.ipynb", 140, since="2000-01-01") is None
+    # a quick run's own record (made while a full run of the same chapter ran) does not stop the full one
+    monkeypatch.setenv("COURSE_MODE", "full")
+    assert runner.record_notebook_seconds("06_bert.ipynb", 2500, since="2000-01-01")["mode"] == "full"
 
 
 def test_test_times_records_passed_notebooks(tmp_path, monkeypatch):

@@ -76,10 +76,12 @@ def run_notebook(path, out_path, timeout=None, progress=None):
 
 def record_notebook_seconds(nb_path, seconds, since):
     """Record a finished chapter's ``notebook_seconds`` (what each setup cell quotes as its expected run
-    time),
-    unless the notebook recorded its own since ``since`` (chapter 6 does, with a target)."""
-    chapter = str(int(Path(nb_path).name[:2]))
-    if any(e["chapter"] == chapter and e["name"] == "notebook_seconds"
+    time), unless the notebook recorded its own in this mode since ``since`` (chapter 6 does, with a
+    target). A run of the other mode at the same time does not count."""
+    from ..config import get_mode
+
+    chapter, mode = str(int(Path(nb_path).name[:2])), get_mode()
+    if any(e["chapter"] == chapter and e["name"] == "notebook_seconds" and e.get("mode") == mode
            for e in results.latest(results.load(), since=since)):
         return None
     return results.record(chapter, "notebook_seconds", seconds, higher_is_better=False)
