@@ -3,9 +3,7 @@
 - :func:`forward_flops` counts the floating-point operations of one forward pass (Conv2D and Dense layers),
   the machine-independent cost of a model: equal epochs of two models of equal FLOPs are equal compute.
 - :class:`TrainingClock` measures the seconds a ``fit`` spends *training* (validation excluded), per epoch.
-- :class:`TimeBudget` stops ``fit`` after N such seconds and records validation accuracy against them;
-  :class:`CosineToBudget` anneals the learning rate to zero exactly when the budget (of seconds or of steps)
-  runs out.
+- :class:`CosineToBudget` anneals the learning rate to zero exactly when the budget of steps runs out.
 """
 import math
 import time
@@ -68,45 +66,15 @@ class TrainingClock(keras.callbacks.Callback):
         self.on_test_begin()
 
 
-class TimeBudget(TrainingClock):
-    """Stop ``fit`` once ``seconds`` of training (validation time excluded) have passed.
-
-    After each epoch it appends ``(training_seconds, val_accuracy)`` to ``self.curve``,
-    the data of an accuracy-against-seconds plot.
-    """
-
-    def __init__(self, seconds):
-        super().__init__()
-        if not seconds > 0:
-            raise ValueError(f"seconds must be > 0, got {seconds}")
-        self.seconds, self.curve = float(seconds), []
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self._now() >= self.seconds:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if logs and "val_accuracy" in logs:
-            self.curve.append((self.elapsed, float(logs["val_accuracy"])))
-        if self.elapsed >= self.seconds:
-            self.model.stop_training = True
-
-    @property
-    def fraction(self):
-        return self._now() / self.seconds
-
-
 class CosineToBudget(keras.callbacks.Callback):
-    """Linear warm-up, then cosine decay to 0 when the run ends: at ``total_steps`` or when
-    ``budget`` (a :class:`TimeBudget`) runs out, whichever comes first. Sets the rate every batch."""
+    """Linear warm-up, then cosine decay to 0 at ``total_steps``. Sets the rate every batch."""
 
-    def __init__(self, peak, total_steps, budget=None, warmup=0.03):
+    def __init__(self, peak, total_steps, warmup=0.03):
         super().__init__()
         if peak <= 0 or total_steps < 1 or not 0 <= warmup < 1:
             raise ValueError("need peak > 0, total_steps >= 1, 0 <= warmup < 1; "
                              f"got {peak}, {total_steps}, {warmup}")
-        self.peak, self.total_steps, self.budget, self.warmup = peak, total_steps, budget, warmup
+        self.peak, self.total_steps, self.warmup = peak, total_steps, warmup
         self.step, self.rates = 0, []
 
     def rate(self, progress):
@@ -116,10 +84,7 @@ class CosineToBudget(keras.callbacks.Callback):
         return self.peak * 0.5 * (1 + math.cos(math.pi * p))
 
     def on_train_batch_begin(self, batch, logs=None):
-        progress = self.step / self.total_steps
-        if self.budget is not None:
-            progress = max(progress, self.budget.fraction)
-        lr = self.rate(progress)
+        lr = self.rate(self.step / self.total_steps)
         self.model.optimizer.learning_rate.assign(lr)
         self.step += 1
         if batch == 0:

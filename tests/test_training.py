@@ -1,4 +1,4 @@
-"""Chapters 3 and 6: the training clock, the time budget and the cosine schedule (course_utils.training)."""
+"""Chapters 3 and 6: the training clock, FLOPs and the cosine schedule (course_utils.training)."""
 import numpy as np
 import pytest
 
@@ -8,9 +8,7 @@ import keras  # noqa: E402
 from course_utils import training  # noqa: E402
 
 
-def test_time_budget_and_schedule_errors():
-    with pytest.raises(ValueError):
-        training.TimeBudget(0)
+def test_schedule_errors():
     with pytest.raises(ValueError):
         training.CosineToBudget(1e-3, total_steps=0)
     s = training.CosineToBudget(1.0, total_steps=10, warmup=0.1)
