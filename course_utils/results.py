@@ -199,6 +199,41 @@ def compare(chapter, name, correct_a, correct_b, target=None):
     return _store(entry)
 
 
+def compare_runs(chapter, name, correct_a, correct_b, target=None):
+    """Like :func:`compare`, for models trained several times (label subsets, seeds) on the same examples.
+
+    Args:
+        correct_a, correct_b: ``(runs, examples)`` booleans: run r of model A (B) got example i right.
+        target: as in :func:`compare`.
+
+    The entry stores ``value`` (mean accuracy of A minus that of B), ``n`` (examples), ``runs_a``,
+    ``runs_b``, ``ci95`` and ``p_value`` of the paired t-test on per-example mean differences
+    (:func:`course_utils.stats.paired_mean_difference`), and ``accuracy_a``, ``accuracy_b``.
+    """
+    if not (target is None or target in TARGET_STATEMENTS or (isinstance(target, (int, float))
+                                                                and not isinstance(target, bool))):
+        raise ValueError(f"target must be 'better', 'not_worse', a number or None, got {target!r}")
+    value, (low, high), p = stats.paired_mean_difference(correct_a, correct_b)
+    a, b = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (correct_a, correct_b))
+    if target is None:
+        met = None
+    elif target == "better":
+        met = low > 0
+    elif target == "not_worse":
+        met = high >= 0
+    else:
+        met = value >= float(target)
+    entry = {
+        "chapter": str(chapter), "name": name, "value": value,
+        "target": target if isinstance(target, str) or target is None else float(target),
+        "higher_is_better": True, "met": None if met is None else bool(met),
+        "n": int(a.shape[1]), "runs_a": int(a.shape[0]), "runs_b": int(b.shape[0]), "p_value": p,
+        "ci95": [round(low, 6), round(high, 6)],
+        "accuracy_a": float(a.mean()), "accuracy_b": float(b.mean()),
+    }
+    return _store(entry)
+
+
 def describe(entry, digits=4):
     """One line for a learner: ``0.9368 [0.9318, 0.9414] (n = 10000)``, plus ``p = ...`` for a comparison."""
     text = f"{entry['value']:.{digits}f}"

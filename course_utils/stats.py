@@ -11,6 +11,9 @@ same test images); every chapter's recorded accuracy carries one (see :func:`cou
 - :func:`paired_difference_interval`: Newcombe's interval for the difference of two paired proportions
   (Newcombe 1998, *Statistics in Medicine* 17:2635, method 10): Wilson intervals of both accuracies,
   combined with the correlation of the paired outcomes.
+- :func:`paired_mean_difference`: the same question when each model was trained several times (on several
+  label subsets, or with several seeds): average each example's outcomes over the runs, then a paired t-test
+  on the per-example differences (chapter 6).
 """
 import math
 
@@ -117,3 +120,48 @@ def paired_difference_interval(correct_a, correct_b, z=Z95):
     eps = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
     diff = p1 - p2
     return max(-1.0, diff - delta), min(1.0, diff + eps)
+
+
+def paired_mean_difference(correct_a, correct_b, z=None):
+    """How much better A is than B, averaged over several runs of each, judged on the *same* examples.
+
+    Args:
+        correct_a, correct_b: ``(runs, examples)`` booleans (or 0/1): run r of model A (B) got example i
+            right. The runs are, for example, label subsets or seeds; A and B need not have the same number
+            of runs, but they must judge the same examples in the same order.
+        z: ``None`` uses Student's t quantile with ``examples - 1`` degrees of freedom; a number overrides it.
+
+    Each example gets ``d_i`` = (A's accuracy on it over A's runs) - (B's, over B's runs); the result is
+    the mean of ``d_i`` with the 95 % t-interval of that mean and the two-sided paired t-test's p-value.
+    One run each reduces to a paired t-test on 0/1 outcomes, close to :func:`paired_difference_interval`.
+
+    Returns ``(difference, (low, high), p_value)``. Example:
+        >>> a = np.array([[1] * 80 + [0] * 20, [1] * 78 + [0] * 22]); b = np.array([[1] * 70 + [0] * 30] * 2)
+        >>> round(paired_mean_difference(a, b)[0], 3)
+        0.09
+    """
+    from scipy import stats as scipy_stats
+
+    runs = []
+    for name, values in (("correct_a", correct_a), ("correct_b", correct_b)):
+        arr = np.asarray(values)
+        if arr.ndim == 1:
+            arr = arr[None]
+        if arr.ndim != 2 or arr.size == 0:
+            raise ValueError(f"{name} must be a (runs, examples) array of per-example outcomes, "
+                             f"got shape {np.shape(values)}")
+        runs.append(np.stack([as_outcomes(row, name) for row in arr]).astype(float))
+    a, b = runs
+    if a.shape[1] != b.shape[1]:
+        raise ValueError("correct_a and correct_b must judge the same examples: "
+                         f"{a.shape[1]} and {b.shape[1]} examples")
+    n = a.shape[1]
+    if n < 2:
+        raise ValueError(f"need at least 2 examples for a t-interval, got {n}")
+    d = a.mean(axis=0) - b.mean(axis=0)
+    mean, se = float(d.mean()), float(d.std(ddof=1) / math.sqrt(n))
+    q = float(scipy_stats.t.ppf(0.975, n - 1)) if z is None else float(z)
+    if se == 0:
+        return mean, (mean, mean), 1.0 if mean == 0 else 0.0
+    p = float(2 * scipy_stats.t.sf(abs(mean) / se, n - 1))
+    return mean, (mean - q * se, mean + q * se), p

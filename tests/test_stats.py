@@ -164,3 +164,48 @@ def test_accuracy_bars(build):
         plots.accuracy_bars([rec], labels=["a", "b"])
     with pytest.raises(ValueError, match="contain"):
         plots.accuracy_bars([(0.9, (0.5, 0.6))])
+
+
+def test_paired_mean_difference_matches_scipy_ttest_rel():
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 400)) < 0.8          # 3 runs of A, 2 of B, on the same 400 examples
+    b = rng.random((2, 400)) < 0.7
+    diff, (low, high), p = stats.paired_mean_difference(a, b)
+    da, db = a.mean(0), b.mean(0)
+    ref = sps.ttest_rel(da, db)
+    assert diff == pytest.approx(da.mean() - db.mean())
+    assert p == pytest.approx(ref.pvalue)
+    ci = ref.confidence_interval(0.95)
+    assert (low, high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+
+
+def test_paired_mean_difference_one_run_each_is_close_to_newcombe():
+    a = np.array([1] * 80 + [0] * 20, bool)
+    b = np.array([1] * 70 + [0] * 30, bool)
+    diff, (low, high), _ = stats.paired_mean_difference(a, b)      # 1-D: one run each
+    nl, nh = stats.paired_difference_interval(a, b)
+    assert diff == pytest.approx(0.10) and abs(low - nl) < 0.02 and abs(high - nh) < 0.02
+    assert stats.paired_mean_difference(a, a) == (0.0, (0.0, 0.0), 1.0)
+
+
+@pytest.mark.parametrize("a, b, match", [
+    ([[1, 0, 1]], [[1, 0]], "same examples"),
+    ([[[1, 0]]], [[1, 0]], "runs, examples"),
+    ([[0.5, 1.0]], [[1, 0]], "booleans or 0/1"),
+    ([[1]], [[0]], "at least 2 examples"),
+])
+def test_paired_mean_difference_rejects_bad_input(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        stats.paired_mean_difference(a, b)
+
+
+def test_compare_runs_records_t_test(build):
+    rng = np.random.default_rng(1)
+    a, b = rng.random((3, 500)) < 0.85, rng.random((3, 500)) < 0.7
+    e = results.compare_runs("6", "a_minus_b", a, b, target="better")
+    assert (e["n"], e["runs_a"], e["runs_b"]) == (500, 3, 3)
+    assert e["value"] == pytest.approx(a.mean() - b.mean()) and e["met"] is True and e["p_value"] < 1e-6
+    assert results.compare_runs("6", "b_minus_a", b, a, target="not_worse")["met"] is False
+    assert "p = " in results.describe(e)
+    with pytest.raises(ValueError, match="target"):
+        results.compare_runs("6", "x", a, b, target="worse")
