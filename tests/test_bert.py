@@ -203,3 +203,19 @@ def test_warmup_linear_decay():
 def test_bad_sizes():
     with pytest.raises(ValueError, match="divisible"):
         bert.build_bert(**dict(TINY, num_heads=3))
+
+
+def test_random_init_control_is_the_pretrained_architecture_before_loading():
+    """Chapter 6's control (e): the same builder and sizes as the pretrained model, BERT's initialization,
+    no tensors loaded. Loading the pretrained tensors then replaces every weight the mapping names."""
+    control = bert.build_bert(**TINY, seed=0)
+    pretrained = bert.build_bert(**TINY, seed=1)
+    assert [(w.path, w.shape) for w in control.weights] == [(w.path, w.shape) for w in pretrained.weights]
+    table = np.asarray(control.get_layer("embedding").word_embeddings)
+    # TruncatedNormal(0.02) cut at 2 std has std 0.02 * 0.88
+    assert abs(table.std() - 0.0176) < 0.003 and np.abs(table).max() <= 0.04 + 1e-6
+    mapped = {id(v) for v, _ in bert.hf_weight_map(control).values()}
+    assert mapped == {id(w) for w in control.weights}          # nothing of the control escapes the mapping
+    bert.load_hf_weights(control, _tiny_tensors(pretrained))
+    for a, b in zip(control.weights, pretrained.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
