@@ -69,3 +69,23 @@ def test_readme_renders_one_table_per_mode():
     text = readme.render(readme.merge([entry("full", 0.99)], [entry("quick", 0.95)]))
     assert text.index("Full mode") < text.index("0.99") < text.index("Quick mode") < text.index("0.95")
     assert readme.render([]) == "_No recorded runs yet._"
+
+
+def test_merge_drops_metrics_from_before_the_newest_complete_run():
+    def entry(name, value, date, mode="full", chapter="6"):
+        return {"chapter": chapter, "name": name, "value": value, "target": None, "higher_is_better": True,
+                "met": None, "mode": mode, "hardware": "2 CPU", "date": f"2026-12-{date}+00:00"}
+
+    recorded = [entry("old_metric", 0.5, "01T10:00:00"), entry("acc", 0.7, "01T10:00:00"),
+                entry("notebook_seconds", 600.0, "01T10:05:00"),
+                entry("acc", 0.6, "01T10:00:00", mode="quick"),          # another mode: kept
+                entry("acc", 0.9, "01T10:00:00", chapter="5")]            # another chapter: kept
+    new = [entry("acc", 0.8, "03T12:00:00"), entry("notebook_seconds", 3600.0, "03T12:30:00")]
+    merged = readme.merge(recorded, new)
+    names = {(e["chapter"], e["mode"], e["name"]): e["value"] for e in merged}
+    assert names == {("6", "full", "acc"): 0.8, ("6", "full", "notebook_seconds"): 3600.0,
+                     ("6", "quick", "acc"): 0.6, ("5", "full", "acc"): 0.9}
+    # a partial run (no notebook_seconds) replaces only what it recorded
+    partial = readme.merge(recorded, [entry("acc", 0.8, "03T12:00:00")])
+    assert {e["name"] for e in partial if e["chapter"] == "6" and e["mode"] == "full"} == {
+        "old_metric", "acc", "notebook_seconds"}

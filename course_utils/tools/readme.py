@@ -3,8 +3,11 @@
 ``python -m course_utils readme`` merges the newest records of ``build/results.json`` (course runs)
 and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the committed
 ``results/recorded.json`` (newest per chapter, metric and mode) and rewrites the README between the
-``results:start`` / ``results:end`` markers from it: one table per mode.
+``results:start`` / ``results:end`` markers from it: one table per mode. Once a chapter has a complete run
+in a mode (its ``notebook_seconds`` entry, recorded last), the entries of that chapter and mode from before
+that run started are dropped: a metric the chapter no longer computes does not linger beside the new ones.
 """
+import datetime as _dt
 import json
 
 from .. import results
@@ -13,9 +16,18 @@ from ..config import ROOT
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+def _time(entry):
+    return _dt.datetime.fromisoformat(entry["date"])
+
+
 def merge(recorded, new):
-    """Newest entry per (chapter, name, mode) across both lists."""
-    return results.latest(list(recorded) + list(new))
+    """Newest entry per (chapter, name, mode) across both lists, without entries from before the newest
+    complete run of their chapter and mode (start = the date of its ``notebook_seconds`` minus its value)."""
+    entries = results.latest(list(recorded) + list(new))
+    starts = {(e["chapter"], e["mode"]): _time(e) - _dt.timedelta(seconds=float(e["value"]))
+              for e in entries if e["name"] == "notebook_seconds"}
+    return [e for e in entries
+            if (e["chapter"], e["mode"]) not in starts or _time(e) >= starts[(e["chapter"], e["mode"])]]
 
 
 MODE_TITLES = {"full": "Full mode (the default a learner runs)", "quick": "Quick mode (CI, `make test`)"}
