@@ -85,6 +85,11 @@ def test_merge_drops_metrics_from_before_the_newest_complete_run():
     names = {(e["chapter"], e["mode"], e["name"]): e["value"] for e in merged}
     assert names == {("6", "full", "acc"): 0.8, ("6", "full", "notebook_seconds"): 3600.0,
                      ("6", "quick", "acc"): 0.6, ("5", "full", "acc"): 0.9}
+    # two complete runs in the new records: only the newest one's metrics stay
+    earlier = [entry("gone", 0.1, "02T09:00:00"), entry("notebook_seconds", 60.0, "02T09:01:00")]
+    twice = readme.merge(recorded, earlier + new)
+    kept = {e["name"] for e in twice if (e["chapter"], e["mode"]) == ("6", "full")}
+    assert kept == {"acc", "notebook_seconds"}
     # a partial run (no notebook_seconds) replaces only what it recorded
     partial = readme.merge(recorded, [entry("acc", 0.8, "03T12:00:00")])
     assert {e["name"] for e in partial if e["chapter"] == "6" and e["mode"] == "full"} == {

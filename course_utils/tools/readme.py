@@ -4,8 +4,8 @@
 and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the committed
 ``results/recorded.json`` (newest per chapter, metric and mode) and rewrites the README between the
 ``results:start`` / ``results:end`` markers from it: one table per mode. Once a chapter has a complete run
-in a mode (its ``notebook_seconds`` entry, recorded last), the entries of that chapter and mode from before
-that run started are dropped: a metric the chapter no longer computes does not linger beside the new ones.
+in a mode (its ``notebook_seconds`` entry, recorded last), the entries of that chapter and mode from the
+complete runs before it are dropped: a metric the chapter no longer computes does not linger.
 """
 import datetime as _dt
 import json
@@ -21,13 +21,21 @@ def _time(entry):
 
 
 def merge(recorded, new):
-    """Newest entry per (chapter, name, mode) across both lists, without entries from before the newest
-    complete run of their chapter and mode (start = the date of its ``notebook_seconds`` minus its value)."""
-    entries = results.latest(list(recorded) + list(new))
-    starts = {(e["chapter"], e["mode"]): _time(e) - _dt.timedelta(seconds=float(e["value"]))
-              for e in entries if e["name"] == "notebook_seconds"}
-    return [e for e in entries
-            if (e["chapter"], e["mode"]) not in starts or _time(e) >= starts[(e["chapter"], e["mode"])]]
+    """Newest entry per (chapter, name, mode) across both lists, less what the newest complete run of a
+    chapter in a mode left behind: entries of that chapter and mode dated up to the end of the complete run
+    before it (the second-newest ``notebook_seconds`` among both lists)."""
+    everything = list(recorded) + list(new)
+    ends = {}
+    for e in everything:
+        if e["name"] == "notebook_seconds":
+            ends.setdefault((e["chapter"], e["mode"]), set()).add(_time(e))
+    previous_end = {key: sorted(times)[-2] for key, times in ends.items() if len(times) > 1}
+
+    def stale(e):
+        key = (e["chapter"], e["mode"])
+        return key in previous_end and _time(e) <= previous_end[key]
+
+    return [e for e in results.latest(everything) if not stale(e)]
 
 
 MODE_TITLES = {"full": "Full mode (the default a learner runs)", "quick": "Quick mode (CI, `make test`)"}
