@@ -149,6 +149,30 @@ def record(chapter, name, value, target=None, higher_is_better=True, n=None):
 TARGET_STATEMENTS = {"better": "better (CI above 0)", "not_worse": "not worse (CI reaches 0)"}
 
 
+def _check_target(target):
+    if not (target is None or target in TARGET_STATEMENTS or (isinstance(target, (int, float))
+                                                                and not isinstance(target, bool))):
+        raise ValueError(f"target must be 'better', 'not_worse', a number or None, got {target!r}")
+
+
+def _store_comparison(chapter, name, value, low, high, target, **details):
+    """Record A - B = ``value`` with its interval; ``met`` follows ``target`` (see :func:`compare`)."""
+    if target is None:
+        met = None
+    elif target == "better":
+        met = low > 0
+    elif target == "not_worse":
+        met = high >= 0
+    else:
+        met = value >= float(target)
+    return _store({
+        "chapter": str(chapter), "name": name, "value": value,
+        "target": target if isinstance(target, str) or target is None else float(target),
+        "higher_is_better": True, "met": None if met is None else bool(met),
+        **details, "ci95": [round(low, 6), round(high, 6)],
+    })
+
+
 def compare(chapter, name, correct_a, correct_b, target=None):
     """Record how much model A beats model B on the *same* examples, with a paired interval and test.
 
@@ -172,31 +196,14 @@ def compare(chapter, name, correct_a, correct_b, target=None):
     if len(a) != len(b):
         raise ValueError("correct_a and correct_b must judge the same examples: "
                          f"lengths {len(a)} and {len(b)}")
-    if not (target is None or target in TARGET_STATEMENTS or (isinstance(target, (int, float))
-                                                                and not isinstance(target, bool))):
-        raise ValueError(f"target must be 'better', 'not_worse', a number or None, got {target!r}")
+    _check_target(target)
     n = len(a)
     a_only, b_only = int(np.sum(a & ~b)), int(np.sum(~a & b))
     low, high = stats.paired_difference_interval(a, b)
     value = (a_only - b_only) / n
-    if target is None:
-        met = None
-    elif target == "better":
-        met = low > 0
-    elif target == "not_worse":
-        met = high >= 0
-    else:
-        met = value >= float(target)
-    entry = {
-        "chapter": str(chapter), "name": name, "value": value,
-        "target": target if isinstance(target, str) or target is None else float(target),
-        "higher_is_better": True, "met": None if met is None else bool(met),
-        "n": n, "a_only": a_only, "b_only": b_only,
-        "p_value": stats.mcnemar_exact_p(a_only, b_only),
-        "ci95": [round(low, 6), round(high, 6)],
-        "accuracy_a": float(a.mean()), "accuracy_b": float(b.mean()),
-    }
-    return _store(entry)
+    return _store_comparison(chapter, name, value, low, high, target, n=n, a_only=a_only, b_only=b_only,
+                             p_value=stats.mcnemar_exact_p(a_only, b_only),
+                             accuracy_a=float(a.mean()), accuracy_b=float(b.mean()))
 
 
 def compare_runs(chapter, name, correct_a, correct_b, target=None):
@@ -210,28 +217,12 @@ def compare_runs(chapter, name, correct_a, correct_b, target=None):
     ``runs_b``, ``ci95`` and ``p_value`` of the paired t-test on per-example mean differences
     (:func:`course_utils.stats.paired_mean_difference`), and ``accuracy_a``, ``accuracy_b``.
     """
-    if not (target is None or target in TARGET_STATEMENTS or (isinstance(target, (int, float))
-                                                                and not isinstance(target, bool))):
-        raise ValueError(f"target must be 'better', 'not_worse', a number or None, got {target!r}")
+    _check_target(target)
     value, (low, high), p = stats.paired_mean_difference(correct_a, correct_b)
     a, b = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (correct_a, correct_b))
-    if target is None:
-        met = None
-    elif target == "better":
-        met = low > 0
-    elif target == "not_worse":
-        met = high >= 0
-    else:
-        met = value >= float(target)
-    entry = {
-        "chapter": str(chapter), "name": name, "value": value,
-        "target": target if isinstance(target, str) or target is None else float(target),
-        "higher_is_better": True, "met": None if met is None else bool(met),
-        "n": int(a.shape[1]), "runs_a": int(a.shape[0]), "runs_b": int(b.shape[0]), "p_value": p,
-        "ci95": [round(low, 6), round(high, 6)],
-        "accuracy_a": float(a.mean()), "accuracy_b": float(b.mean()),
-    }
-    return _store(entry)
+    return _store_comparison(chapter, name, value, low, high, target, n=int(a.shape[1]),
+                             runs_a=int(a.shape[0]), runs_b=int(b.shape[0]), p_value=p,
+                             accuracy_a=float(a.mean()), accuracy_b=float(b.mean()))
 
 
 def describe(entry, digits=4):
