@@ -219,3 +219,103 @@ def test_random_init_control_is_the_pretrained_architecture_before_loading():
     bert.load_hf_weights(control, _tiny_tensors(pretrained))
     for a, b in zip(control.weights, pretrained.weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _padded_rows(n, seq_len, seed=0):
+    """n rows of [CLS]=2 ... [SEP]=3 with random lengths, padded at the end with 0."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, seq_len), "int32")
+    for i, length in enumerate(rng.integers(2, seq_len + 1, n)):
+        x[i, :length] = np.r_[2, rng.integers(4, 60, length - 2), 3]
+    return x
+
+
+def test_length_batches_training_order():
+    x = _padded_rows(100, 12)
+    y = np.arange(100)
+    batches = bert.LengthBatches(x, y, batch_size=8, seed=0, pool=4)
+    assert len(batches) == 13
+    epochs = []
+    for _ in range(2):
+        rows = []
+        for i in range(len(batches)):
+            xb, yb = batches[i]
+            assert np.array_equal(xb, x[yb, :xb.shape[1]])             # pairs kept together, columns cut
+            assert xb.shape[1] == (x[yb] != 0).sum(1).max()            # cut to the longest row of the batch
+            assert not (x[yb, xb.shape[1]:] != 0).any()                # only padding was cut
+            rows.append(yb)
+        epochs.append(np.concatenate(rows))
+        batches.on_epoch_end()
+    for order in epochs:                                               # every row once per epoch
+        assert sorted(order) == list(range(100))
+    assert not np.array_equal(*epochs)                                 # a new order every epoch
+    width = sum(batches[i][0].size for i in range(len(batches)))
+    assert width < 0.8 * x.size                                        # far less padding than (100, 12)
+    again = bert.LengthBatches(x, y, batch_size=8, seed=0, pool=4)
+    assert np.array_equal(again[0][1], bert.LengthBatches(x, y, batch_size=8, seed=0, pool=4)[0][1])
+
+
+def test_length_batches_evaluation_order_and_keras_hub_inputs():
+    x = np.array([[2, 5, 3, 0], [2, 3, 0, 0], [2, 5, 6, 3]])
+    batches = bert.LengthBatches(x, batch_size=2, shuffle=False)       # the docstring's example
+    assert [batches[i][0].shape for i in range(len(batches))] == [(2, 3), (1, 4)]   # inputs only: 1-tuples
+    assert batches.order.tolist() == [1, 0, 2]
+    hub = bert.LengthBatches(x, np.array([0, 1, 1]), batch_size=2, shuffle=False, keras_hub=True)
+    inputs, labels = hub[0]
+    assert sorted(inputs) == ["padding_mask", "segment_ids", "token_ids"] and labels.tolist() == [1, 0]
+    assert np.array_equal(inputs["padding_mask"], inputs["token_ids"] != 0)
+    assert not inputs["segment_ids"].any()
+    ds = hub.as_tf_dataset()
+    assert int(ds.cardinality()) == len(hub) == 2
+    first = next(iter(ds))
+    assert np.array_equal(first[0]["token_ids"].numpy(), inputs["token_ids"])
+    assert first[1].numpy().tolist() == [1, 0]
+
+
+def test_length_batches_bad_input():
+    x = np.array([[2, 5, 3, 0], [2, 3, 0, 0]])
+    with pytest.raises(ValueError, match="rows but y has"):
+        bert.LengthBatches(x, np.zeros(3))
+    with pytest.raises(ValueError, match="2-D array of token ids"):
+        bert.LengthBatches(x[0])
+    with pytest.raises(ValueError, match="2-D array of token ids"):
+        bert.LengthBatches(x.astype("float32"))
+    with pytest.raises(ValueError, match="padded at the end"):
+        bert.LengthBatches(np.array([[0, 2, 3]]))
+    with pytest.raises(ValueError, match="at least 1"):
+        bert.LengthBatches(x, batch_size=0)
+    with pytest.raises(ValueError, match="no rows"):
+        bert.LengthBatches(np.zeros((0, 4), "int32"))
+
+
+def test_predict_logits_equals_padded_predict():
+    model = bert.build_classifier(bert.build_bert(**TINY, dropout=0.0))
+    x = _padded_rows(40, 12, seed=1)
+    got = bert.predict_logits(model, x, batch_size=8)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)   # padding only cost time
+
+
+def test_keras_hub_task_on_length_batches():
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=60, num_layers=1, num_heads=2, hidden_dim=8,
+                                             intermediate_dim=16, max_sequence_length=12, dropout=0.0)
+    clf = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None, dropout=0.0)
+    x = _padded_rows(24, 12, seed=2)
+    padded = clf.predict({"token_ids": x, "segment_ids": np.zeros_like(x), "padding_mask": x != 0}, verbose=0)
+    np.testing.assert_allclose(bert.predict_logits(clf, x, batch_size=8), padded, atol=1e-5)
+    y = (x[:, 1] % 2).astype("int32")
+    history, speed = bert.fine_tune(clf, x, y, x, y, epochs=2, peak_lr=1e-2, batch_size=8,
+                                    group_by_length=True)
+    assert len(history.history["val_accuracy"]) >= 1 and speed > 0
+
+
+def test_fine_tune_group_by_length_learns():
+    keras.utils.set_random_seed(0)
+    x = _padded_rows(96, 10, seed=3)
+    y = (x == 5).any(axis=1).astype("int32")              # learnable: does token 5 occur?
+    model = bert.build_classifier(bert.build_bert(**TINY, dropout=0.0))
+    history, speed = bert.fine_tune(model, x, y, x, y, epochs=4, peak_lr=1e-2, batch_size=16, patience=4,
+                                    group_by_length=True)
+    assert len(history.history["loss"]) == 4 and speed > 0
+    assert history.history["loss"][-1] < history.history["loss"][0]
