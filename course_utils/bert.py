@@ -464,6 +464,8 @@ class LengthBatches(keras.utils.PyDataset):
         shuffle: True for training (a new order every epoch), False for evaluation.
         seed: seed of the shuffling (an int; the same seed gives the same epochs).
         pool: batches per sorting pool; larger pools give less padding and less randomness.
+        min_length: the fewest columns a batch is cut to (e.g. what a masked-LM batch needs for its
+            ``max_predictions`` positions).
         keras_hub: yield KerasHub's input dict (``token_ids``, ``segment_ids``, ``padding_mask``).
         **kwargs: passed to ``keras.utils.PyDataset`` (``workers``, ...).
 
@@ -475,7 +477,8 @@ class LengthBatches(keras.utils.PyDataset):
     [(2, 3), (1, 4)]
     """
 
-    def __init__(self, x, y=None, batch_size=32, shuffle=True, seed=0, pool=50, keras_hub=False, **kwargs):
+    def __init__(self, x, y=None, batch_size=32, shuffle=True, seed=0, pool=50, keras_hub=False, min_length=1,
+                 **kwargs):
         super().__init__(**kwargs)
         x = np.asarray(x)
         if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
@@ -486,13 +489,15 @@ class LengthBatches(keras.utils.PyDataset):
             raise ValueError("x has no rows")
         if int(batch_size) < 1 or int(pool) < 1:
             raise ValueError(f"batch_size and pool must be at least 1, got {batch_size} and {pool}")
+        if not 1 <= int(min_length) <= x.shape[1]:
+            raise ValueError(f"min_length must be in [1, {x.shape[1]}] (the row length), got {min_length}")
         real = x != 0
         if np.any(real[:, 1:] & ~real[:, :-1]):
             raise ValueError("rows must be padded at the end: a real token follows a padding id 0")
         self.x, self.y = x, None if y is None else np.asarray(y)
         self.lengths = real.sum(axis=1)
         self.batch_size, self.shuffle, self.seed, self.pool = int(batch_size), shuffle, seed, int(pool)
-        self.keras_hub, self.epoch = keras_hub, 0
+        self.keras_hub, self.min_length, self.epoch = keras_hub, int(min_length), 0
         self._make_batches()
 
     def _make_batches(self):
@@ -514,14 +519,14 @@ class LengthBatches(keras.utils.PyDataset):
 
     def __getitem__(self, i):
         rows = self.batches[i]
-        x = self.x[rows, :max(int(self.lengths[rows].max()), 1)]
+        x = self.x[rows, :max(int(self.lengths[rows].max()), self.min_length)]
         if self.keras_hub:
             x = {"token_ids": x, "segment_ids": np.zeros_like(x), "padding_mask": (x != 0).astype(x.dtype)}
         return (x,) if self.y is None else (x, self.y[rows])
 
     def as_tf_dataset(self):
-        """The same batches as a ``tf.data.Dataset`` (a new order every pass when shuffling), for models whose
-        ``fit``/``predict`` accept only arrays or datasets, such as KerasHub tasks."""
+        """The same batches as a ``tf.data.Dataset`` (a new order every pass when shuffling) whose batches may
+        have any width: one traced ``fit``/``predict`` step serves them all, and KerasHub tasks accept it."""
         import tensorflow as tf
 
         from .env import no_autotune
@@ -550,7 +555,7 @@ def predict_logits(model, x, batch_size=128):
     ``x``'s row order (chapter 6). Works for our models and KerasHub tasks built without a preprocessor."""
     hub = _is_keras_hub_task(model)
     batches = LengthBatches(x, batch_size=batch_size, shuffle=False, keras_hub=hub)
-    out = model.predict(batches.as_tf_dataset() if hub else batches, verbose=0)
+    out = model.predict(batches.as_tf_dataset(), verbose=0)   # one traced function for all batch widths
     result = np.empty_like(out)
     result[batches.order] = out
     return result
@@ -585,8 +590,9 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
         seed = int(np.random.randint(2**31 - 1))   # follows the global seed (course_utils.set_seed)
         train = LengthBatches(x_train, y_train, batch_size, shuffle=True, seed=seed, keras_hub=hub)
         validation = LengthBatches(x_val, y_val, 128, shuffle=False, keras_hub=hub)
-        if hub:   # KerasHub's fit takes arrays or a tf.data.Dataset, not a PyDataset
-            train, validation = train.as_tf_dataset(), validation.as_tf_dataset()
+        # As tf.data pipelines with a (None, None) signature: one traced training step for all batch widths
+        # (a PyDataset of varying widths retraces it), and KerasHub's fit takes no PyDataset.
+        train, validation = train.as_tf_dataset(), validation.as_tf_dataset()
         data = dict(x=train)
     elif hasattr(model, "preprocessor"):
         # A KerasHub task batches NumPy inputs in their given order and ignores shuffle=True;

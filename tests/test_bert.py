@@ -286,6 +286,9 @@ def test_length_batches_bad_input():
         bert.LengthBatches(x, batch_size=0)
     with pytest.raises(ValueError, match="no rows"):
         bert.LengthBatches(np.zeros((0, 4), "int32"))
+    with pytest.raises(ValueError, match="min_length must be in"):
+        bert.LengthBatches(x, min_length=5)
+    assert bert.LengthBatches(x, batch_size=1, shuffle=False, min_length=3)[0][0].shape == (1, 3)   # 2 real
 
 
 def test_predict_logits_equals_padded_predict():
