@@ -423,22 +423,6 @@ def build_classifier(encoder, num_classes=2, dropout=0.1, name="classifier"):
     return keras.Model(token_ids, logits, name=name)
 
 
-def shuffled_batches(x, y, batch_size, seed=None):
-    """``tf.data`` batches of ``(x, y)`` in a new random order every epoch (what ``fit(shuffle=True)`` does
-    for arrays). KerasHub's ``fit`` needs it: given arrays, it batches them in order.
-
-    The pipeline runs without tf.data's autotuner (:func:`course_utils.env.no_autotune`), whose shutdown can
-    hold up the end of every epoch."""
-    import tensorflow as tf
-
-    from .env import no_autotune
-
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    return no_autotune(ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(batch_size))
-
-
 def _is_keras_hub_task(model):
     """A KerasHub task (e.g. ``BertTextClassifier``) takes a dict of inputs and has a ``backbone``."""
     return getattr(model, "backbone", None) is not None and hasattr(model, "preprocessor")
@@ -572,8 +556,8 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     With ``group_by_length=True`` the token-id rows are fed as :class:`LengthBatches` (shuffled every epoch,
     each batch cut to its longest row): the same training, less arithmetic spent on padding. It works for our
     models and for KerasHub tasks built with ``preprocessor=None`` (fed KerasHub's input dict). Without it,
-    our models get ``fit(x, y, shuffle=True)`` and KerasHub classifiers get raw strings through
-    :func:`shuffled_batches` (given arrays, KerasHub would batch them in order every epoch).
+    our models get ``fit(x, y, shuffle=True)``. KerasHub tasks need it: given arrays, their ``fit`` batches
+    them in order and ignores ``shuffle=True``.
     Returns ``(history, samples_per_second)``.
     """
     steps = epochs * -(-len(y_train) // batch_size)
@@ -584,6 +568,9 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
                   metrics=["accuracy"], jit_compile=False)
     clock = TrainingClock()   # training seconds per epoch, validation excluded
     stop = keras.callbacks.EarlyStopping("val_accuracy", patience=patience, restore_best_weights=True)
+    if _is_keras_hub_task(model) and not group_by_length:
+        raise ValueError("a KerasHub task ignores shuffle=True for arrays: build it with "
+                         "preprocessor=None and pass token ids with group_by_length=True")
     validation = (x_val, y_val)
     if group_by_length:
         hub = _is_keras_hub_task(model)
@@ -594,10 +581,6 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
         # (a PyDataset of varying widths retraces it), and KerasHub's fit takes no PyDataset.
         train, validation = train.as_tf_dataset(), validation.as_tf_dataset()
         data = dict(x=train)
-    elif hasattr(model, "preprocessor"):
-        # A KerasHub task batches NumPy inputs in their given order and ignores shuffle=True;
-        # a reshuffling pipeline gives it the same per-epoch shuffling as our models get from Keras.
-        data = dict(x=shuffled_batches(x_train, y_train, batch_size))
     else:
         data = dict(x=x_train, y=y_train, batch_size=batch_size)
     history = model.fit(**data, validation_data=validation, epochs=epochs,

@@ -145,21 +145,6 @@ def test_build_bert_builds_its_activation_and_patches_nothing():
     assert "gelu_tanh" in str(block.get_config()["activation"])   # saved with the model
 
 
-def test_shuffled_batches_reshuffle_every_epoch():
-    x, y = np.array([f"text {i}" for i in range(20)]), np.arange(20)
-    ds = bert.shuffled_batches(x, y, batch_size=8, seed=0)
-    assert ds.options().autotune.enabled is False
-    epochs = [np.concatenate([b[1].numpy() for b in ds]) for _ in range(2)]
-    assert [len(b[1]) for b in ds] == [8, 8, 4]
-    for order in epochs:                      # every row once, pairs kept together, not in the given order
-        assert sorted(order) == list(range(20)) and not np.array_equal(order, y)
-    assert not np.array_equal(*epochs)        # a new order each epoch
-    first = next(iter(ds))
-    assert [int(s.decode().split()[1]) for s in first[0].numpy()] == list(first[1].numpy())
-    with pytest.raises(ValueError, match="rows"):
-        bert.shuffled_batches(x, y[:5], batch_size=8)
-
-
 def test_fine_tune_learns_and_takes_callbacks_and_optimizer():
     rng = np.random.default_rng(0)
     X = rng.integers(1, 10, size=(96, 6)).astype("int32")
@@ -266,7 +251,7 @@ def test_length_batches_evaluation_order_and_keras_hub_inputs():
     assert np.array_equal(inputs["padding_mask"], inputs["token_ids"] != 0)
     assert not inputs["segment_ids"].any()
     ds = hub.as_tf_dataset()
-    assert int(ds.cardinality()) == len(hub) == 2
+    assert int(ds.cardinality()) == len(hub) == 2 and ds.options().autotune.enabled is False
     first = next(iter(ds))
     assert np.array_equal(first[0]["token_ids"].numpy(), inputs["token_ids"])
     assert first[1].numpy().tolist() == [1, 0]
@@ -311,6 +296,8 @@ def test_keras_hub_task_on_length_batches():
     history, speed = bert.fine_tune(clf, x, y, x, y, epochs=2, peak_lr=1e-2, batch_size=8,
                                     group_by_length=True)
     assert len(history.history["val_accuracy"]) >= 1 and speed > 0
+    with pytest.raises(ValueError, match="group_by_length=True"):   # arrays would be batched in order
+        bert.fine_tune(clf, x, y, x, y, epochs=1, peak_lr=1e-2)
 
 
 def test_fine_tune_group_by_length_learns():
