@@ -513,25 +513,65 @@ class LengthBatches(keras.utils.PyDataset):
         have any width: one traced ``fit``/``predict`` step serves them all, and KerasHub tasks accept it."""
         import tensorflow as tf
 
-        from .env import no_autotune
-
-        def batches():
-            for i in range(len(self)):
-                yield self[i]
-            self.on_epoch_end()
-
         ids = tf.TensorSpec((None, None), tf.as_dtype(self.x.dtype))
         inputs = dict.fromkeys(["token_ids", "segment_ids", "padding_mask"], ids) if self.keras_hub else ids
         labels = None if self.y is None else tf.TensorSpec((None,), tf.as_dtype(self.y.dtype))
-        signature = (inputs,) if labels is None else (inputs, labels)
-        ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
-        # a known length: Keras then knows where an epoch ends (no "ran out of data" warning)
-        return no_autotune(ds.apply(tf.data.experimental.assert_cardinality(len(self))))
+        return batches_as_dataset(self, (inputs,) if labels is None else (inputs, labels))
 
     def on_epoch_end(self):
         if self.shuffle:
             self.epoch += 1
             self._make_batches()
+
+
+def batches_as_dataset(batches, signature=None):
+    """The batches of a ``keras.utils.PyDataset`` as a ``tf.data.Dataset`` whose shapes may vary (chapter 6).
+
+    Given a PyDataset, Keras fixes every batch shape from its first batches, so a later batch of another
+    width fails (or, where it is accepted, the training step is traced again). This pipeline declares the
+    varying dimensions as None: one traced step serves every width. One pass over it is one epoch; the
+    PyDataset's ``on_epoch_end`` runs before every pass but the first (a new order, a new masking); its
+    length is known, so Keras knows where an epoch ends.
+
+    Args:
+        batches: a ``keras.utils.PyDataset`` (``len``, indexing, ``on_epoch_end``) of NumPy batches.
+        signature: the ``tf.TensorSpec`` structure of one batch; None: that of the first batch with every
+            dimension left free.
+
+    Example:
+
+    >>> ds = batches_as_dataset(LengthBatches(np.array([[2, 5, 3, 0], [2, 3, 0, 0]]), batch_size=1,
+    ...                                       shuffle=False))
+    >>> [tuple(x.shape) for (x,) in ds]
+    [(1, 2), (1, 3)]
+    """
+    import tensorflow as tf
+
+    from .env import no_autotune
+
+    if not all(hasattr(batches, name) for name in ("__len__", "__getitem__", "on_epoch_end")):
+        raise TypeError(f"batches must be a keras.utils.PyDataset, got {type(batches).__name__}")
+    if len(batches) == 0:
+        raise ValueError("batches has no batches")
+    if signature is None:
+        def free(a):
+            return tf.TensorSpec((None,) * np.ndim(a), tf.as_dtype(np.asarray(a).dtype))
+
+        signature = tf.nest.map_structure(free, batches[0])
+
+    passes = []
+
+    def generate():
+        # Keras stops reading after len(batches) batches and starts a new pass for the next epoch, so code
+        # after the last yield would never run: the epoch's end is marked when the next pass begins.
+        if passes:
+            batches.on_epoch_end()
+        passes.append(len(passes))
+        for i in range(len(batches)):
+            yield batches[i]
+
+    ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return no_autotune(ds.apply(tf.data.experimental.assert_cardinality(len(batches))))
 
 
 def predict_logits(model, x, batch_size=128):

@@ -309,3 +309,62 @@ def test_fine_tune_group_by_length_learns():
                                     group_by_length=True)
     assert len(history.history["loss"]) == 4 and speed > 0
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+class _MaskedRows(keras.utils.PyDataset):
+    """A masked-LM PyDataset whose batch width changes from batch to batch (as in chapter 6's pretraining)."""
+
+    def __init__(self, x, max_predictions):
+        super().__init__()
+        self.rows = bert.LengthBatches(x, batch_size=8, seed=0, min_length=max_predictions)
+        self.max_predictions, self.passes = max_predictions, 0
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        (rows,) = self.rows[i]
+        masked = text.mask_tokens(rows, 1, 60, [0, 1, 2, 3], mask_rate=0.3, seed=(self.passes, i))
+        return text.gather_predictions(*masked, self.max_predictions)
+
+    def on_epoch_end(self):
+        self.passes += 1
+        self.rows.on_epoch_end()
+
+
+def test_batches_as_dataset_feeds_varying_widths_to_fit():
+    x = _padded_rows(64, 12, seed=4)
+    batches = _MaskedRows(x, max_predictions=3)
+    widths = {batches[i][0][0].shape[1] for i in range(len(batches))}
+    assert len(widths) > 1                       # the case Keras' own PyDataset reader fixes wrongly
+    ds = bert.batches_as_dataset(batches)
+    (ids_spec, positions_spec), _, _ = ds.element_spec
+    assert ids_spec.shape.as_list() == [None, None] and positions_spec.dtype.name == "int32"
+    assert int(ds.cardinality()) == len(batches)
+    mlm = bert.build_mlm(bert.build_bert(**TINY, dropout=0.0), max_predictions=3)
+    mlm.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = mlm.fit(ds, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and batches.passes == 1   # a new masking for epoch 2
+
+
+def test_batches_as_dataset_bad_input():
+    with pytest.raises(TypeError, match="PyDataset"):
+        bert.batches_as_dataset([np.zeros((2, 3))])
+    with pytest.raises(ValueError, match="no batches"):
+        empty = type("Empty", (_MaskedRows,), {"__len__": lambda _: 0})
+        bert.batches_as_dataset(empty(_padded_rows(8, 12), 3))
+
+
+def test_length_batches_pipeline_reshuffles_every_epoch_of_fit():
+    x = _padded_rows(64, 10, seed=5)
+    seen = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(batches.order.copy())    # the row order the epoch was drawn from
+
+    batches = bert.LengthBatches(x, (x[:, 1] % 2).astype("int32"), batch_size=8, seed=0)
+    model = bert.build_classifier(bert.build_bert(**TINY, dropout=0.0))
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(batches.as_tf_dataset(), epochs=3, verbose=0, callbacks=[Spy()])
+    assert [o.tolist() != seen[0].tolist() for o in seen[1:]] == [True, True]
