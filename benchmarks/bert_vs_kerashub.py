@@ -1,0 +1,92 @@
+"""Chapter 6 benchmark: fine-tuning step time of MiniLM in our implementation (course_utils.bert) versus
+KerasHub's BertTextClassifier on the same weights, the same batches and the same compiled AdamW step.
+
+    python benchmarks/bert_vs_kerashub.py            # batch 32, widths 28 and 64 (chapter 6's full mode)
+    python benchmarks/bert_vs_kerashub.py --quick    # fewer repeats
+
+Three models: ours as chapter 6 trains it (exact erf GELU, the function the checkpoint was trained with),
+ours with the tanh GELU that KerasHub uses (``gelu_approximate=True``), and KerasHub's classifier. Prints
+the median seconds per step and the ratios against KerasHub (below 1: ours is faster). The models alternate
+for several rounds and the best median of each is kept, so all see the same machine load.
+"""
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import keras  # noqa: E402
+import keras_hub  # noqa: E402
+import numpy as np  # noqa: E402
+
+from course_utils import bert  # noqa: E402
+
+
+def models():
+    """{name: compiled classifier}, all from the MiniLM weights that ship with the course."""
+    folder = bert.minilm_folder()
+    config, tensors = bert.read_config(folder), bert.read_safetensors(folder / "model.safetensors")
+    out = {}
+    for name, approximate in [("ours, exact GELU", False), ("ours, tanh GELU", True)]:
+        encoder = bert.build_bert(**config, gelu_approximate=approximate, name="minilm")
+        bert.load_hf_weights(encoder, tensors)
+        out[name] = bert.build_classifier(encoder)
+    out["KerasHub"] = keras_hub.models.BertTextClassifier.from_preset(str(folder), num_classes=2,
+                                                                      preprocessor=None)
+    for model in out.values():   # the optimizer and loss of bert.fine_tune
+        model.compile(optimizer=keras.optimizers.AdamW(5e-5, weight_decay=0.01),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
+    return out
+
+
+def batch(width, size=32, seed=0):
+    """Token-id rows of ``width`` columns (no padding: every column costs) and labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1000, 20000, (size, width)).astype("int32")
+    x[:, 0], x[:, -1] = 101, 102   # [CLS] ... [SEP]
+    return x, rng.integers(0, 2, size).astype("int32")
+
+
+def median_step(model, x, y, repeats):
+    hub = isinstance(model, keras_hub.models.Task)
+    inputs = {"token_ids": x, "segment_ids": np.zeros_like(x), "padding_mask": x != 0} if hub else x
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.train_on_batch(inputs, y)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def compare(widths=(28, 64), repeats=10, rounds=3):
+    """{width: {model name: best median seconds per step}}."""
+    built = models()
+    rows = {}
+    for width in widths:
+        x, y = batch(width)
+        for model in built.values():   # trace and warm up
+            median_step(model, x, y, 2)
+        best = {name: float("inf") for name in built}
+        for _ in range(rounds):
+            for name, model in built.items():
+                best[name] = min(best[name], median_step(model, x, y, repeats))
+        rows[width] = best
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args(argv)
+    rows = compare(repeats=4, rounds=2) if args.quick else compare()
+    for width, best in rows.items():
+        hub = best["KerasHub"]
+        print(f"batch 32 x {width} tokens: " + "   ".join(
+            f"{name} {s * 1e3:6.0f} ms ({s / hub:.3f})" for name, s in best.items()))
+    print("in brackets: step time / KerasHub's (below 1: faster than KerasHub)")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
