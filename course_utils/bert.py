@@ -620,7 +620,7 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
         # As tf.data pipelines with a (None, None) signature: one traced training step for all batch widths
         # (a PyDataset of varying widths retraces it), and KerasHub's fit takes no PyDataset.
         train, validation = train.as_tf_dataset(), validation.as_tf_dataset()
-        data = dict(x=train)
+        data = dict(x=train, shuffle=False)   # LengthBatches shuffles; Keras cannot shuffle a dataset
     else:
         data = dict(x=x_train, y=y_train, batch_size=batch_size)
     history = model.fit(**data, validation_data=validation, epochs=epochs,
