@@ -511,12 +511,7 @@ class LengthBatches(keras.utils.PyDataset):
     def as_tf_dataset(self):
         """The same batches as a ``tf.data.Dataset`` (a new order every pass when shuffling) whose batches may
         have any width: one traced ``fit``/``predict`` step serves them all, and KerasHub tasks accept it."""
-        import tensorflow as tf
-
-        ids = tf.TensorSpec((None, None), tf.as_dtype(self.x.dtype))
-        inputs = dict.fromkeys(["token_ids", "segment_ids", "padding_mask"], ids) if self.keras_hub else ids
-        labels = None if self.y is None else tf.TensorSpec((None,), tf.as_dtype(self.y.dtype))
-        return batches_as_dataset(self, (inputs,) if labels is None else (inputs, labels))
+        return batches_as_dataset(self)
 
     def on_epoch_end(self):
         if self.shuffle:
@@ -559,14 +554,15 @@ def batches_as_dataset(batches, signature=None):
 
         signature = tf.nest.map_structure(free, batches[0])
 
-    passes = []
+    started = False
 
     def generate():
         # Keras stops reading after len(batches) batches and starts a new pass for the next epoch, so code
         # after the last yield would never run: the epoch's end is marked when the next pass begins.
-        if passes:
+        nonlocal started
+        if started:
             batches.on_epoch_end()
-        passes.append(len(passes))
+        started = True
         for i in range(len(batches)):
             yield batches[i]
 
