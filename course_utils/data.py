@@ -15,7 +15,7 @@ import numpy as np
 from .config import ROOT
 
 RESTORE = ("Restore it with `git checkout -- data/{name}` (or re-clone the course), "
-           "or rebuild data/ with `python scripts/build_data.py --download /tmp/dl`.")
+           "or rebuild data/ with `python tools/build_data.py --download /tmp/dl`.")
 
 
 class DataError(RuntimeError):

@@ -8,13 +8,13 @@ import datetime as _dt
 import json
 import math
 import os
-import platform
 from pathlib import Path
 
 import numpy as np
 
 from . import stats
 from .config import ROOT
+from .machine import hardware  # noqa: F401 (results.hardware: what every record carries)
 
 
 def build_dir():
@@ -24,45 +24,6 @@ def build_dir():
 
 def results_path():
     return build_dir() / "results.json"
-
-
-def _vector_extension(flags):
-    """The widest SIMD extension in a /proc/cpuinfo ``flags`` set: what decides a CPU's matmul speed."""
-    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
-                       ("sve", "SVE"), ("asimd", "NEON")):
-        if flag in flags:
-            return name
-    return None
-
-
-def hardware():
-    """What ran: CPU count, CPU model and its widest vector extension, and any GPU TensorFlow sees.
-
-    E.g. ``2 CPU (AMD EPYC, AVX2)`` or ``8 CPU (Intel Xeon ..., AVX-512), NVIDIA H100``. Machines that
-    report the same model name can differ 2x or more in speed (AVX-512 against AVX2), so both are named.
-    """
-    info = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:   # the first processor's lines are enough: the cores are alike
-                key, _, val = line.partition(":")
-                info.setdefault(key.strip(), val.strip())
-    except OSError:
-        pass
-    cpu = info.get("model name") or platform.processor() or platform.machine()
-    flags = set((info.get("flags") or info.get("Features") or "").split())
-    ext = _vector_extension(flags)
-    desc = f"{os.cpu_count()} CPU ({cpu}{', ' + ext if ext else ''})"
-    try:
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            names = [tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus]
-            desc += ", " + ", ".join(names)
-    except Exception:  # TF missing or broken: still record the CPU
-        pass
-    return desc
 
 
 def _number(value, name):

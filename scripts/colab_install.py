@@ -51,9 +51,9 @@ def plan():
     return todo
 
 
-def load_config():
-    """``course_utils/config.py`` of the clone, loaded on its own (the package may not be importable yet)."""
-    spec = importlib.util.spec_from_file_location("_course_config", HOME / "course_utils" / "config.py")
+def load_versions():
+    """``course_utils/versions.py`` of the clone, loaded alone (the package may not be importable yet)."""
+    spec = importlib.util.spec_from_file_location("_course_versions", HOME / "course_utils" / "versions.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -74,7 +74,7 @@ def main(argv=None):
         if not dry:
             subprocess.run(cmd, check=True)
     installed = {p: version(p) for p in ("tensorflow", "keras")}
-    problem = load_config().support_problem(installed)
+    problem = load_versions().support_problem(installed)
     tf, keras = installed["tensorflow"], installed["keras"]
     print(problem or f"Colab has tensorflow {tf}, keras {keras}: supported.")
     return 0

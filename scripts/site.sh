@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the website from the committed notebooks (never executed) into build/site/, warnings as errors;
-# with --check, also open every page in headless Chromium (scripts/check_site.py) and save screenshots.
+# with --check, also open every page in headless Chromium (tools/check_site.py) and save screenshots.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 OUT=${SITE_DIR:-build/site}
@@ -10,6 +10,6 @@ rm -rf "$OUT"   # a fresh build: an incremental one would not repeat the warning
 echo "site built in $(( $(date +%s) - start )) s: $OUT/index.html (serve it: $PY -m http.server -d $OUT --bind 127.0.0.1)"
 if [ "${1:-}" = "--check" ]; then
   rm -rf build/site-shots
-  "$PY" scripts/check_site.py "$OUT" --shots build/site-shots
+  "$PY" tools/check_site.py "$OUT" --shots build/site-shots
   echo "site build + browser check: $(( $(date +%s) - start )) s"
 fi

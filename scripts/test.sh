@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# Unit tests + every notebook under nbval-lax, in quick mode, then the website built and checked in a real
-# browser. Called by `make test` and .ci/run.
+# Lint, unit + integration tests (tests/unit, tests/integration), every notebook under nbval-lax in quick mode,
+# then the website built and checked in a real browser. Called by `make test` and .ci/run.
 set -uo pipefail
 PY=${1:-.venv/bin/python}
 export CI=true COURSE_MODE=quick MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
 # Notebooks' own records go to a scratch folder so a test run never mixes into a course run.
 export COURSE_BUILD_DIR=${COURSE_BUILD_DIR:-$(pwd)/build/test}
 start=$(date +%s)
-# lint first (seconds): ruff, pinned in requirements-dev.txt, configured in pyproject.toml
-"$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-"$PY" -m ruff check course_utils tests benchmarks scripts
+# lint first (seconds): ruff, pinned in requirements-dev.txt (installed by `make dev-setup`), configured in
+# pyproject.toml
+"$PY" -m ruff check course_utils tests tools research scripts
 lint_rc=$?
 "$PY" -m pytest -q --durations=15 --junitxml="$COURSE_BUILD_DIR/junit.xml"
 rc=$?
 # per-file times (each notebook against its budget) from the JUnit report
-"$PY" scripts/test_times.py "$COURSE_BUILD_DIR/junit.xml" --record || true
-# the website from the notebooks as committed, opened page by page in headless Chromium (scripts/check_site.py)
+"$PY" tools/test_times.py "$COURSE_BUILD_DIR/junit.xml" --record || true
+# the website from the notebooks as committed, opened page by page in headless Chromium (tools/check_site.py)
 PY="$PY" bash scripts/site.sh --check
 site_rc=$?
 # the notebooks' setup cell in a Colab-like runtime (fresh venv, fake google.colab, file:// clone): ~50 s
-"$PY" -m pytest -q -p no:cacheprovider -o addopts="" tests/slow/colab_path_check.py
+"$PY" -m pytest -q -p no:cacheprovider -o addopts="" tests/integration/colab_path_check.py
 colab_rc=$?
 echo "test wall time: $(( $(date +%s) - start )) s"
 # pytest exit 5 = nothing collected: not a failure of the course

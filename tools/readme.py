@@ -1,0 +1,74 @@
+"""Keep the README's results table generated, never typed (maintainers; see notebook 00).
+
+``python -m tools readme`` merges the newest records of ``build/results.json`` (course runs)
+and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the committed
+``results/recorded.json`` (newest per chapter, metric and mode) and rewrites the README between the
+``results:start`` / ``results:end`` markers from it: one table per mode. Once a chapter has a complete run
+in a mode (its ``notebook_seconds`` entry, recorded last), the entries of that chapter and mode from the
+complete runs before it are dropped: a metric the chapter no longer computes does not linger.
+"""
+import datetime as _dt
+import json
+
+from course_utils import results
+from course_utils.config import ROOT
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _time(entry):
+    return _dt.datetime.fromisoformat(entry["date"])
+
+
+def merge(recorded, new):
+    """Newest entry per (chapter, name, mode) across both lists, less what the newest complete run of a
+    chapter in a mode left behind: entries of that chapter and mode dated up to the end of the complete run
+    before it (the second-newest ``notebook_seconds`` among both lists)."""
+    everything = list(recorded) + list(new)
+    ends = {}
+    for e in everything:
+        if e["name"] == "notebook_seconds":
+            ends.setdefault((e["chapter"], e["mode"]), set()).add(_time(e))
+    previous_end = {key: sorted(times)[-2] for key, times in ends.items() if len(times) > 1}
+
+    def stale(e):
+        key = (e["chapter"], e["mode"])
+        return key in previous_end and _time(e) <= previous_end[key]
+
+    return [e for e in results.latest(everything) if not stale(e)]
+
+
+MODE_TITLES = {"full": "Full mode (the default a learner runs)", "quick": "Quick mode (CI, `make test`)"}
+
+
+def render(entries):
+    if not entries:
+        return "_No recorded runs yet._"
+    parts = []
+    for mode in ("full", "quick"):
+        rows = [e for e in entries if e["mode"] == mode]
+        if rows:
+            parts += [f"### {MODE_TITLES[mode]}", "", results.table(rows, markdown=True), ""]
+    return "\n".join(parts).rstrip()
+
+
+def update_text(text, table):
+    if START not in text or END not in text:
+        raise ValueError(f"README has no {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
+def main(argv=None):
+    store = ROOT / "results" / "recorded.json"
+    recorded = json.loads(store.read_text()) if store.exists() else []
+    candidates = (ROOT / "build" / "results.json", ROOT / "build" / "test" / "results.json")
+    sources = [p for p in candidates if p.exists()]
+    entries = merge(recorded, [e for p in sources for e in results.load(p)])
+    store.parent.mkdir(exist_ok=True)
+    store.write_text(json.dumps(entries, indent=1) + "\n")
+    readme = ROOT / "README.md"
+    readme.write_text(update_text(readme.read_text(), render(entries)))
+    print(f"{len(entries)} results -> {store.relative_to(ROOT)} and README.md")
+    return 0
