@@ -45,7 +45,7 @@ def test_setup_cell_installs_the_course_in_a_colab_like_runtime(tmp_path):
     preinstalled = _colab_like_packages(tmp_path / "preinstalled")
     (Path(purelib) / "colab_preinstalled.pth").write_text(f"{preinstalled}\n")
 
-    source = sync.setup_source()   # the cell of every notebook (tests/unit/test_colab.py checks they are this one)
+    source = sync.setup_source()   # every notebook's cell (tests/unit/test_colab.py checks it is this one)
     driver = tmp_path / "kernel.py"
     driver.write_text(textwrap.dedent('''
         import sys, types

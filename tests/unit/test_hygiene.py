@@ -44,6 +44,7 @@ def test_package_never_imports_tools_research_or_notebook_runners():
     import re
 
     pattern = re.compile(r"^\s*(?:from|import)\s+(?:tools|research|nbclient|nbformat)\b", re.M)
+    modules = sorted((ROOT / "course_utils").rglob("*.py"))
     offending = [f"{p.relative_to(ROOT)}: {m.group(0).strip()}"
-                 for p in sorted((ROOT / "course_utils").rglob("*.py")) for m in pattern.finditer(p.read_text())]
+                 for p in modules for m in pattern.finditer(p.read_text())]
     assert not offending, offending
