@@ -1,5 +1,8 @@
 """Plots reused across chapters: training curves, image grids, confusion matrices.
 
+Wherever colour encodes a value (a confusion matrix, a grid of filters or heat maps) the figure has a
+colorbar.
+
 First used in notebook 00."""
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,25 +28,55 @@ def plot_history(history, metrics=None, title=None):
     return fig
 
 
-def image_grid(images, labels=None, ncols=8, cmap="gray", title=None, size=1.3):
-    """Show images (N, H, W) or (N, H, W, C) in a grid, with optional labels under each."""
+GREY_MAPS = {"gray", "grey", "gray_r", "grey_r", "Greys", "Greys_r", "binary", "binary_r"}
+
+
+def image_grid(images, labels=None, ncols=8, cmap="gray", title=None, size=1.3, colorbar=None,
+               colorbar_label=None):
+    """Show images (N, H, W) or (N, H, W, C) in a grid, with optional labels under each.
+
+    Args:
+        images: pictures (digits, photos) or single-channel value maps (filters, heat maps).
+        labels: one text under each image.
+        cmap: the colormap of single-channel images; a value colormap (``"bwr"``, ``"viridis"``) says the
+            colours stand for numbers.
+        colorbar: ``True`` draws one colorbar beside the grid, and then every panel shares one colour scale
+            (symmetric about 0 when some value is negative, so 0 is the colormap's middle). ``None`` (the
+            default) draws one when single-channel images carry values rather than pictures: a colormap
+            other than grey, or negative values. ``False`` never. Colour images get none.
+        colorbar_label: the colorbar's caption (e.g. ``"weight"``).
+    """
     images = np.asarray(images)
     if images.ndim not in (3, 4):
         raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
     n = len(images)
+    single = images.ndim == 3 or images.shape[-1] == 1
+    if colorbar is None:
+        colorbar = single and n > 0 and (getattr(cmap, "name", cmap) not in GREY_MAPS
+                                         or bool(np.nanmin(images) < 0))
+    scale = {}
+    if colorbar and single and n > 0:   # one scale for all panels, or one colorbar could not read them all
+        low, high = float(np.nanmin(images)), float(np.nanmax(images))
+        if low < 0:
+            high = max(abs(low), abs(high))
+            low = -high
+        scale = {"vmin": low, "vmax": high}
     nrows = max(1, int(np.ceil(n / ncols)))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.1), squeeze=False)
+    shown = None
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             img = images[i]
-            ax.imshow(img.squeeze(-1) if img.ndim == 3 and img.shape[-1] == 1 else img,
-                      cmap=cmap if img.ndim == 2 or img.shape[-1] == 1 else None)
+            shown = ax.imshow(img.squeeze(-1) if img.ndim == 3 and img.shape[-1] == 1 else img,
+                              cmap=cmap if img.ndim == 2 or img.shape[-1] == 1 else None, **scale)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    if colorbar and single and shown is not None:   # after tight_layout: it would squeeze the bar
+        fig.colorbar(shown, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label=colorbar_label)
     return fig
 
 
@@ -59,13 +92,13 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
 
 
 def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=False, title="confusion matrix"):
-    """Heatmap of :func:`confusion_matrix`, counts (or row fractions) written in each cell."""
+    """Heatmap of :func:`confusion_matrix` with a colorbar, counts (or row fractions) written in each cell."""
     cm = confusion_matrix(y_true, y_pred, len(class_names) if class_names else None)
     shown = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
     k = len(cm)
     names = class_names or [str(i) for i in range(k)]
     fig, ax = plt.subplots(figsize=(0.6 * k + 2, 0.6 * k + 1.5))
-    ax.imshow(shown, cmap="Blues")
+    image = ax.imshow(shown, cmap="Blues")
     ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="true", title=title)
     ax.set_xticklabels(names, rotation=45, ha="right")
     ax.set_yticklabels(names)
@@ -74,6 +107,8 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=False, tit
             txt = f"{shown[i, j]:.2f}" if normalize else str(cm[i, j])
             ax.text(j, i, txt, ha="center", va="center", fontsize=7,
                     color="white" if shown[i, j] > shown.max() / 2 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                 label="fraction of the true class" if normalize else "examples")
     fig.tight_layout()
     return fig
 
