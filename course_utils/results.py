@@ -14,7 +14,14 @@ import numpy as np
 
 from . import stats
 from .config import ROOT
-from .machine import hardware  # noqa: F401 (results.hardware: what every record carries)
+from .machine import (
+    hardware,  # noqa: F401 (results.hardware: what every record carries)
+    is_gpu_hardware,
+)
+
+NOTEBOOK_SECONDS = "notebook_seconds"
+"""The record name of a chapter's complete run time (recorded last): the setup cell quotes it as the expected
+run time, and the README generator takes it as the end of a complete run (:func:`record_notebook_seconds`)."""
 
 
 def build_dir():
@@ -70,7 +77,20 @@ def _locked(lock_path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def record(chapter, name, value, target=None, higher_is_better=True, n=None):
+def _interval(ci95, value, name):
+    """``ci95`` as a ``[low, high]`` list of floats, or a clear error: two finite numbers around ``value``."""
+    bounds = None if isinstance(ci95, (str, bytes, dict)) or not hasattr(ci95, "__iter__") else list(ci95)
+    try:
+        low, high = (_number(x, name) for x in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"ci95 for {name!r} must be two finite numbers (low, high), got {ci95!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"ci95 for {name!r} must satisfy low <= value <= high, got [{low}, {high}] "
+                         f"around {value}")
+    return [low, high]
+
+
+def record(chapter, name, value, target=None, higher_is_better=True, n=None, ci95=None):
     """Append one metric to ``build/results.json``; return the stored entry.
 
     Args:
@@ -81,12 +101,20 @@ def record(chapter, name, value, target=None, higher_is_better=True, n=None):
         n: for a proportion (an accuracy), the number of examples it was measured on. Then ``value``
             must lie in [0, 1] and the entry also stores ``"n"`` and ``"ci95"``, the Wilson 95 % interval
             (:func:`course_utils.stats.wilson_interval`).
+        ci95: for any other value, its 95 % interval ``(low, high)`` computed by the caller, e.g. a mean
+            with ``± 1.96·SE`` (:func:`course_utils.stats.mean_interval`) or a difference of means. Two
+            finite numbers with ``low <= value <= high``; stored as ``"ci95"`` like a proportion's. Give
+            ``n`` or ``ci95``, not both.
 
     Example:
         >>> record("2", "mnist_test_accuracy", 0.9843, target=0.98, n=10_000)["ci95"]  # doctest: +SKIP
         [0.9817, 0.9866]
+        >>> record("5", "test_nll_nats", 88.3, ci95=(87.9, 88.7), higher_is_better=False)  # doctest: +SKIP
     """
     value = _number(value, name)
+    if n is not None and ci95 is not None:
+        raise ValueError(f"give n (a proportion's Wilson interval) or ci95 (your own interval) for {name!r}, "
+                         "not both")
     entry = {
         "chapter": str(chapter), "name": name, "value": value,
         "target": None if target is None else float(target),
@@ -104,7 +132,46 @@ def record(chapter, name, value, target=None, higher_is_better=True, n=None):
                              f"got {value}")
         entry["n"] = n
         entry["ci95"] = [round(x, 6) for x in stats.wilson_interval(value * n, n)]
+    elif ci95 is not None:
+        entry["ci95"] = _interval(ci95, value, name)
     return _store(entry)
+
+
+def _iso(since):
+    """``since`` (an ISO string or a datetime) as the ISO text records are dated with (UTC, seconds)."""
+    if isinstance(since, _dt.datetime):
+        if since.tzinfo is None:
+            since = since.astimezone()   # a naive time is local time
+        return since.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+    return since
+
+
+def record_notebook_seconds(chapter, seconds, since=None, target=None):
+    """Record a chapter's complete run time as :data:`NOTEBOOK_SECONDS` in the current mode (lower is better).
+
+    The one recorder of that name: chapter 6's last cell, the notebook runner (``python -m tools run``) and
+    the test-time report (``tools/test_times.py --record``) all call it.
+
+    Args:
+        chapter: the chapter (``6`` or ``"6"``).
+        seconds: how long the whole notebook ran.
+        since: ``None`` records always (a notebook timing itself). An ISO date (or datetime) makes a tool's
+            call step back: nothing is recorded, and ``None`` returned, if the chapter recorded its own
+            ``notebook_seconds`` in the current mode on or after ``since``. A run of the other mode at the
+            same time does not count.
+        target: optional bar in seconds (``met`` when the run took at most that long).
+
+    Returns the stored entry, or ``None`` when the notebook's own record stands.
+    """
+    from .config import get_mode
+
+    chapter = str(chapter)
+    if since is not None:
+        mode = get_mode()
+        if any(e["chapter"] == chapter and e["name"] == NOTEBOOK_SECONDS and e.get("mode") == mode
+               for e in latest(load(), since=_iso(since))):
+            return None
+    return record(chapter, NOTEBOOK_SECONDS, seconds, target=target, higher_is_better=False)
 
 
 TARGET_STATEMENTS = {"better": "better (CI above 0)", "not_worse": "not worse (CI reaches 0)"}
@@ -187,12 +254,16 @@ def compare_runs(chapter, name, correct_a, correct_b, target=None):
 
 
 def describe(entry, digits=4):
-    """One line for a learner: ``0.9368 [0.9318, 0.9414] (n = 10000)``, plus ``p = ...`` for a comparison."""
+    """One line for a learner: ``0.9368 [0.9318, 0.9414] (n = 10000)``, plus ``p = ...`` for a comparison;
+    ``88.3000 [87.9000, 88.7000]`` for an interval given without ``n``."""
     text = f"{entry['value']:.{digits}f}"
     if entry.get("ci95"):
         low, high = entry["ci95"]
-        text += f" [{low:.{digits}f}, {high:.{digits}f}] (n = {entry['n']}"
-        text += f", p = {entry['p_value']:.2g})" if "p_value" in entry else ")"
+        text += f" [{low:.{digits}f}, {high:.{digits}f}]"
+        details = ([f"n = {entry['n']}"] if "n" in entry else []) + (
+            [f"p = {entry['p_value']:.2g}"] if "p_value" in entry else [])
+        if details:
+            text += f" ({', '.join(details)})"
     return text
 
 
@@ -201,6 +272,13 @@ def load(path=None):
     if not path.exists():
         return []
     return json.loads(path.read_text())
+
+
+def hardware_kind(entry):
+    """``"GPU"`` or ``"CPU"``: the kind of machine a record comes from (its ``hardware`` names a GPU or not).
+
+    CPUs with different vector extensions (AVX2, AVX-512) are one kind: their rows replace each other."""
+    return "GPU" if is_gpu_hardware(entry.get("hardware") or "") else "CPU"
 
 
 def latest(entries, since=None):
@@ -221,6 +299,16 @@ def _fmt(x):
     return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.3e}"
 
 
+def _ci_text(ci):
+    """``[0.817, 0.866]`` for an interval inside [-1, 1] (proportions, their differences); otherwise four
+    significant digits, like the value column: ``[87.9, 88.7]``."""
+    if not ci:
+        return ""
+    if all(abs(x) <= 1 for x in ci):
+        return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
 def _target_text(e):
     t = e.get("target")
     if t is None:
@@ -232,14 +320,13 @@ def _target_text(e):
 
 def table(entries, markdown=False):
     """Format entries as a text (or Markdown) table: chapter, metric, value, 95 % CI, p, target, met, mode,
-    hardware, date. Entries without an interval or p-value (older records, non-proportions) leave those
-    empty."""
+    hardware, date. Entries without an interval or p-value (values recorded without ``n`` or ``ci95``) leave
+    those empty."""
     head = ["chapter", "metric", "value", "95 % CI", "p", "target", "met", "mode", "hardware", "date"]
     rows = []
     for e in entries:
         met = "" if e["met"] is None else ("yes" if e["met"] else "NO")
-        ci = e.get("ci95")
-        ci = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        ci = _ci_text(e.get("ci95"))
         p = "" if e.get("p_value") is None else f"{e['p_value']:.2g}"
         rows.append([e["chapter"], e["name"], _fmt(e["value"]), ci, p, _target_text(e), met, e["mode"],
                      e["hardware"], e["date"][:10]])

@@ -14,6 +14,8 @@ same test images); every chapter's recorded accuracy carries one (see :func:`cou
 - :func:`paired_mean_difference`: the same question when each model was trained several times (on several
   label subsets, or with several seeds): average each example's outcomes over the runs, then a paired t-test
   on the per-example differences (chapter 6).
+- :func:`mean_interval`: the mean of many per-example values (a loss, a log-likelihood) with its normal 95 %
+  interval ``mean ± 1.96·SE`` (chapter 5); record it with ``results.record(..., ci95=...)``.
 """
 import math
 
@@ -165,3 +167,30 @@ def paired_mean_difference(correct_a, correct_b, z=None):
         return mean, (mean, mean), 1.0 if mean == 0 else 0.0
     p = float(2 * scipy_stats.t.sf(abs(mean) / se, n - 1))
     return mean, (mean - q * se, mean + q * se), p
+
+
+def mean_interval(values, z=Z95):
+    """The mean of ``values`` and its normal-approximation 95 % interval ``mean ± z·SE``.
+
+    ``SE = s / sqrt(n)`` with ``s`` the sample standard deviation (``ddof=1``). The normal quantile suits the
+    many per-example values a test set gives (hundreds or more); for a handful of values (seeds, folds) a
+    Student t quantile is wider: pass it as ``z``. For the mean of a *paired* difference (two models on the
+    same examples) pass the per-example differences.
+
+    Args:
+        values: a 1-D sequence of at least 2 finite numbers.
+        z: the quantile; 1.959964 gives a 95 % interval.
+
+    Returns ``(mean, (low, high))``. Example:
+        >>> m, (low, high) = mean_interval([1.0, 2.0, 3.0, 4.0])
+        >>> round(m, 2), round(low, 4), round(high, 4)
+        (2.5, 1.2349, 3.7651)
+    """
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or len(v) < 2:
+        raise ValueError(f"values must be a 1-D sequence of at least 2 numbers, got shape {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("values must be finite (found NaN or infinity)")
+    mean = float(v.mean())
+    half = float(z) * float(v.std(ddof=1)) / math.sqrt(len(v))
+    return mean, (mean - half, mean + half)

@@ -2,10 +2,13 @@
 
 ``python -m tools readme`` merges the newest records of ``build/results.json`` (course runs)
 and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the committed
-``results/recorded.json`` (newest per chapter, metric and mode) and rewrites the README between the
-``results:start`` / ``results:end`` markers from it: one table per mode. Once a chapter has a complete run
-in a mode (its ``notebook_seconds`` entry, recorded last), the entries of that chapter and mode from the
-complete runs before it are dropped: a metric the chapter no longer computes does not linger.
+``results/recorded.json`` (newest per chapter, metric, mode and hardware kind) and rewrites the README between
+the ``results:start`` / ``results:end`` markers from it: one table per mode and kind. The kind is CPU-only or
+GPU (:func:`course_utils.results.hardware_kind`): a GPU run never replaces a CPU row, it gets its own table;
+CPUs with different vector extensions (AVX2, AVX-512) are one kind, the newest record wins. Once a chapter has
+a complete run in a mode on a kind (its ``notebook_seconds`` entry, recorded last), the entries of that
+chapter, mode and kind from the complete runs before it are dropped: a metric the chapter no longer computes
+does not linger.
 """
 import datetime as _dt
 import json
@@ -20,35 +23,45 @@ def _time(entry):
     return _dt.datetime.fromisoformat(entry["date"])
 
 
+KINDS = ("CPU", "GPU")
+
+
 def merge(recorded, new):
-    """Newest entry per (chapter, name, mode) across both lists, less what the newest complete run of a
-    chapter in a mode left behind: entries of that chapter and mode dated up to the end of the complete run
-    before it (the second-newest ``notebook_seconds`` among both lists)."""
+    """Newest entry per (chapter, name, mode, hardware kind) across both lists, less what the newest complete
+    run of a chapter in a mode on a kind left behind: entries of that chapter, mode and kind dated up to the
+    end of the complete run before it (the second-newest ``notebook_seconds`` among both lists)."""
     everything = list(recorded) + list(new)
     ends = {}
     for e in everything:
-        if e["name"] == "notebook_seconds":
-            ends.setdefault((e["chapter"], e["mode"]), set()).add(_time(e))
+        if e["name"] == results.NOTEBOOK_SECONDS:
+            ends.setdefault((e["chapter"], e["mode"], results.hardware_kind(e)), set()).add(_time(e))
     previous_end = {key: sorted(times)[-2] for key, times in ends.items() if len(times) > 1}
 
     def stale(e):
-        key = (e["chapter"], e["mode"])
+        key = (e["chapter"], e["mode"], results.hardware_kind(e))
         return key in previous_end and _time(e) <= previous_end[key]
 
-    return [e for e in results.latest(everything) if not stale(e)]
+    kept = [e for kind in KINDS
+            for e in results.latest([e for e in everything if results.hardware_kind(e) == kind])]
+    return sorted((e for e in kept if not stale(e)),
+                  key=lambda e: (e["chapter"], e["mode"], KINDS.index(results.hardware_kind(e)), e["name"]))
 
 
 MODE_TITLES = {"full": "Full mode (the default a learner runs)", "quick": "Quick mode (CI, `make test`)"}
+GPU_TITLES = {"full": "Full mode on a GPU", "quick": "Quick mode on a GPU"}
 
 
 def render(entries):
+    """One Markdown table per mode (full first) and hardware kind: the CPU rows under the mode's title, a GPU
+    run's rows in a table of their own after it ("Full mode on a GPU")."""
     if not entries:
         return "_No recorded runs yet._"
     parts = []
     for mode in ("full", "quick"):
-        rows = [e for e in entries if e["mode"] == mode]
-        if rows:
-            parts += [f"### {MODE_TITLES[mode]}", "", results.table(rows, markdown=True), ""]
+        for kind, titles in zip(KINDS, (MODE_TITLES, GPU_TITLES)):
+            rows = [e for e in entries if e["mode"] == mode and results.hardware_kind(e) == kind]
+            if rows:
+                parts += [f"### {titles[mode]}", "", results.table(rows, markdown=True), ""]
     return "\n".join(parts).rstrip()
 
 

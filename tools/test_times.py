@@ -3,8 +3,8 @@
     python tools/test_times.py build/test/junit.xml [--record]
 
 ``--record`` also records each fully passed notebook's time as its chapter's ``notebook_seconds`` in the
-current mode (quick under ``make test``), unless the notebook recorded its own during the run: the setup
-cell quotes these as the expected run time.
+current mode (quick under ``make test``), unless the notebook recorded its own in that mode during the run
+(:func:`course_utils.results.record_notebook_seconds`): the setup cell quotes these as the expected run time.
 """
 import collections
 import datetime as dt
@@ -29,15 +29,11 @@ def main(argv):
         since = dt.datetime.fromisoformat(suite.get("timestamp")).astimezone(dt.timezone.utc)
         from course_utils import results
 
-        own = {e["chapter"] for e in results.latest(results.load(), since=since.isoformat(timespec="seconds"))
-               if e["name"] == "notebook_seconds"}
         for name, seconds in sorted(totals.items()):
             stem = name.rsplit(".", 1)[0].split(".")[-1]   # "notebooks.03_cnn.ipynb" -> "03_cnn"
             if name in failed or not name.endswith(".ipynb") or not stem[:2].isdigit():
                 continue
-            chapter = str(int(stem[:2]))
-            if chapter not in own:
-                results.record(chapter, "notebook_seconds", seconds, higher_is_better=False)
+            results.record_notebook_seconds(str(int(stem[:2])), seconds, since=since)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ import json
 import nbformat
 import pytest
 
+from course_utils import results
 from tools import runner
 
 
@@ -21,11 +22,15 @@ def course(tmp_path, monkeypatch):
     record = "from course_utils import results\nresults.record('0', 'answer', 42, target=40)"
     _notebook(nbs / "00_ok.ipynb", "print('hello')", record)
     _notebook(nbs / "01_fail.ipynb", "raise RuntimeError('boom')")
+    # a chapter that times itself (as chapter 6 does): the runner must not record a second time
+    _notebook(nbs / "02_own_time.ipynb",
+              "from course_utils import results\nresults.record_notebook_seconds(2, 1.5, target=60)")
     return tmp_path
 
 
 def test_find_notebooks_selects_chapters(course):
-    assert [p.name for p in runner.find_notebooks(course / "nbs")] == ["00_ok.ipynb", "01_fail.ipynb"]
+    assert [p.name for p in runner.find_notebooks(course / "nbs")] == ["00_ok.ipynb", "01_fail.ipynb",
+                                                                       "02_own_time.ipynb"]
     assert [p.name for p in runner.find_notebooks(course / "nbs", [1])] == ["01_fail.ipynb"]
     with pytest.raises(SystemExit, match="chapter"):
         runner.find_notebooks(course / "nbs", [7])
@@ -37,7 +42,20 @@ def test_runner_executes_and_prints_table(course, capsys):
     assert "answer" in out and "42" in out and "quick" in out
     executed = nbformat.read(course / "build" / "notebooks" / "00_ok.ipynb", as_version=4)
     assert executed.cells[0].outputs[0]["text"] == "hello\n"
-    assert json.loads((course / "build" / "results.json").read_text())[0]["mode"] == "quick"
+    entries = json.loads((course / "build" / "results.json").read_text())
+    assert entries[0]["mode"] == "quick"
+    # the runner records the chapter's complete run time last (results.record_notebook_seconds)
+    assert [(e["chapter"], e["name"]) for e in entries] == [("0", "answer"), ("0", results.NOTEBOOK_SECONDS)]
+    assert entries[1]["higher_is_better"] is False and entries[1]["mode"] == "quick"
+
+
+def test_runner_keeps_a_notebooks_own_run_time(course):
+    # a chapter that times itself (chapter 6, with a target): the runner does not record a second one
+    own = "from course_utils import results\nresults.record_notebook_seconds(2, 12.5, target=240)"
+    _notebook(course / "nbs" / "02_own.ipynb", own)
+    assert runner.main(["2", "--mode", "quick", "--notebooks", str(course / "nbs")]) == 0
+    entries = json.loads((course / "build" / "results.json").read_text())
+    assert [(e["chapter"], e["name"], e["value"]) for e in entries] == [("2", results.NOTEBOOK_SECONDS, 12.5)]
 
 
 def test_runner_reports_failure_with_nonzero_exit(course, capsys):

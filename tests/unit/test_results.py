@@ -77,20 +77,88 @@ def test_merge_drops_metrics_from_before_the_newest_complete_run():
                 "met": None, "mode": mode, "hardware": "2 CPU", "date": f"2026-12-{date}+00:00"}
 
     recorded = [entry("old_metric", 0.5, "01T10:00:00"), entry("acc", 0.7, "01T10:00:00"),
-                entry("notebook_seconds", 600.0, "01T10:05:00"),
+                entry(results.NOTEBOOK_SECONDS, 600.0, "01T10:05:00"),
                 entry("acc", 0.6, "01T10:00:00", mode="quick"),          # another mode: kept
                 entry("acc", 0.9, "01T10:00:00", chapter="5")]            # another chapter: kept
-    new = [entry("acc", 0.8, "03T12:00:00"), entry("notebook_seconds", 3600.0, "03T12:30:00")]
+    new = [entry("acc", 0.8, "03T12:00:00"), entry(results.NOTEBOOK_SECONDS, 3600.0, "03T12:30:00")]
     merged = readme.merge(recorded, new)
     names = {(e["chapter"], e["mode"], e["name"]): e["value"] for e in merged}
-    assert names == {("6", "full", "acc"): 0.8, ("6", "full", "notebook_seconds"): 3600.0,
+    assert names == {("6", "full", "acc"): 0.8, ("6", "full", results.NOTEBOOK_SECONDS): 3600.0,
                      ("6", "quick", "acc"): 0.6, ("5", "full", "acc"): 0.9}
     # two complete runs in the new records: only the newest one's metrics stay
-    earlier = [entry("gone", 0.1, "02T09:00:00"), entry("notebook_seconds", 60.0, "02T09:01:00")]
+    earlier = [entry("gone", 0.1, "02T09:00:00"), entry(results.NOTEBOOK_SECONDS, 60.0, "02T09:01:00")]
     twice = readme.merge(recorded, earlier + new)
     kept = {e["name"] for e in twice if (e["chapter"], e["mode"]) == ("6", "full")}
-    assert kept == {"acc", "notebook_seconds"}
+    assert kept == {"acc", results.NOTEBOOK_SECONDS}
     # a partial run (no notebook_seconds) replaces only what it recorded
     partial = readme.merge(recorded, [entry("acc", 0.8, "03T12:00:00")])
     assert {e["name"] for e in partial if e["chapter"] == "6" and e["mode"] == "full"} == {
-        "old_metric", "acc", "notebook_seconds"}
+        "old_metric", "acc", results.NOTEBOOK_SECONDS}
+
+
+CPU_AVX2, CPU_AVX512 = "2 CPU (AMD EPYC, AVX2)", "2 CPU (AMD EPYC, AVX-512)"
+GPU = "8 CPU (Intel Xeon, AVX-512), NVIDIA H100 80GB HBM3"
+
+
+def _entry(name, value, date, hardware=CPU_AVX2, mode="full", chapter="3"):
+    return {"chapter": chapter, "name": name, "value": value, "target": None, "higher_is_better": True,
+            "met": None, "mode": mode, "hardware": hardware, "date": f"2026-12-{date}+00:00"}
+
+
+def test_hardware_kind_tells_gpu_from_cpu_but_not_vector_extensions():
+    assert results.hardware_kind({"hardware": GPU}) == "GPU"
+    assert {results.hardware_kind({"hardware": h}) for h in (CPU_AVX2, CPU_AVX512)} == {"CPU"}
+    assert results.hardware_kind({}) == "CPU"
+
+
+def test_merge_keeps_a_gpu_run_beside_the_cpu_rows():
+    recorded = [_entry("acc", 0.91, "01T10:00:00"), _entry(results.NOTEBOOK_SECONDS, 6000.0, "01T12:00:00")]
+    new = [_entry("acc", 0.93, "04T10:00:00", GPU),
+           _entry(results.NOTEBOOK_SECONDS, 300.0, "04T10:05:00", GPU)]
+    merged = readme.merge(recorded, new)
+    got = {(results.hardware_kind(e), e["name"]): e["value"] for e in merged}
+    assert got == {("CPU", "acc"): 0.91, ("CPU", results.NOTEBOOK_SECONDS): 6000.0,
+                   ("GPU", "acc"): 0.93, ("GPU", results.NOTEBOOK_SECONDS): 300.0}
+    # both appear, each in its own table: the CPU rows under the mode's title, the GPU rows after them
+    text = readme.render(merged)
+    cpu, gpu = text.index("### Full mode (the default a learner runs)"), text.index("### Full mode on a GPU")
+    assert cpu < text.index("| 0.91 |") < text.index("| 6000 |") < gpu < text.index("| 0.93 |")
+    assert text.count("| chapter |") == 2
+    # the committed tables are unchanged while there is no GPU record: no GPU table at all
+    assert "GPU" not in readme.render(readme.merge(recorded, []))
+
+
+def test_avx512_cpu_record_replaces_the_avx2_one():
+    merged = readme.merge([_entry("acc", 0.91, "01T10:00:00", CPU_AVX2)],
+                          [_entry("acc", 0.92, "02T10:00:00", CPU_AVX512)])
+    assert [(e["value"], e["hardware"]) for e in merged] == [(0.92, CPU_AVX512)]
+
+
+def test_a_complete_run_retires_only_entries_of_its_own_kind():
+    recorded = [_entry("old_cpu_metric", 0.5, "01T10:00:00"), _entry("acc", 0.9, "01T10:00:00"),
+                _entry(results.NOTEBOOK_SECONDS, 6000.0, "01T12:00:00"),
+                _entry("old_gpu_metric", 0.4, "02T10:00:00", GPU), _entry("acc", 0.92, "02T10:00:00", GPU),
+                _entry(results.NOTEBOOK_SECONDS, 400.0, "02T10:10:00", GPU)]
+    # a second complete GPU run: it retires the first GPU run's metrics, not the CPU run's
+    new = [_entry("acc", 0.93, "05T10:00:00", GPU),
+           _entry(results.NOTEBOOK_SECONDS, 300.0, "05T10:05:00", GPU)]
+    got = {(results.hardware_kind(e), e["name"]): e["value"] for e in readme.merge(recorded, new)}
+    assert got == {("CPU", "old_cpu_metric"): 0.5, ("CPU", "acc"): 0.9,
+                   ("CPU", results.NOTEBOOK_SECONDS): 6000.0,
+                   ("GPU", "acc"): 0.93, ("GPU", results.NOTEBOOK_SECONDS): 300.0}
+    # a second complete CPU run (on an AVX-512 host: the same kind) retires the first CPU run's metrics only
+    new = [_entry("acc", 0.94, "06T10:00:00", CPU_AVX512),
+           _entry(results.NOTEBOOK_SECONDS, 5000.0, "06T11:00:00", CPU_AVX512)]
+    got = {(results.hardware_kind(e), e["name"]): e["value"] for e in readme.merge(recorded, new)}
+    assert got == {("CPU", "acc"): 0.94, ("CPU", results.NOTEBOOK_SECONDS): 5000.0,
+                   ("GPU", "old_gpu_metric"): 0.4, ("GPU", "acc"): 0.92,
+                   ("GPU", results.NOTEBOOK_SECONDS): 400.0}
+
+
+def test_committed_results_render_as_committed_readme():
+    # `python -m tools readme` with no new records rewrites the README and recorded.json unchanged
+    store = readme.ROOT / "results" / "recorded.json"
+    recorded = json.loads(store.read_text())
+    assert readme.merge(recorded, []) == recorded
+    text = (readme.ROOT / "README.md").read_text()
+    assert readme.update_text(text, readme.render(recorded)) == text

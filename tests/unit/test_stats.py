@@ -1,4 +1,4 @@
-"""Intervals and paired tests (course_utils.stats, results.record(n=...), results.compare)."""
+"""Intervals and paired tests (course_utils.stats, results.record(n=... or ci95=...), results.compare)."""
 import json
 import math
 
@@ -96,6 +96,62 @@ def test_record_rejects_non_proportion_with_n(build, value):
         results.record("2", "acc", value, n=100)
 
 
+def test_record_with_ci95_stores_any_interval(build):
+    e = results.record("5", "test_nll_nats", 88.3, ci95=(87.9, 88.7), higher_is_better=False)
+    assert e["ci95"] == [87.9, 88.7] and "n" not in e
+    assert json.loads((build / "results.json").read_text())[0]["ci95"] == [87.9, 88.7]
+    # a difference of means may be negative; NumPy numbers and an interval of zero width are fine
+    assert results.record("5", "gap", -0.5, ci95=np.array([-0.75, -0.25]))["ci95"] == [-0.75, -0.25]
+    assert results.record("5", "exact", 2.0, ci95=[2, 2])["ci95"] == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("ci95, match", [
+    ((87.9,), "two finite numbers"), ((87.9, 88.5, 88.7), "two finite numbers"), (88.7, "two finite numbers"),
+    ("ab", "two finite numbers"), ((float("nan"), 88.7), "two finite numbers"),
+    ((87.9, float("inf")), "two finite numbers"), (("87.9", 88.7), "two finite numbers"),
+    ((True, 88.7), "two finite numbers"), ((88.5, 88.7), "low <= value <= high"),
+    ((87.9, 88.0), "low <= value <= high"), ((88.7, 87.9), "low <= value <= high"),
+])
+def test_record_rejects_bad_ci95(build, ci95, match):
+    with pytest.raises(ValueError, match=match):
+        results.record("5", "test_nll_nats", 88.3, ci95=ci95)
+
+
+def test_record_rejects_both_n_and_ci95(build):
+    with pytest.raises(ValueError, match="not both"):
+        results.record("2", "acc", 0.9, n=100, ci95=(0.8, 0.95))
+    assert not (build / "results.json").exists()
+
+
+def test_interval_of_a_mean_is_shown_like_a_proportions(build):
+    e = results.record("5", "test_nll_nats", 88.3, ci95=(87.9, 88.7), higher_is_better=False)
+    assert results.describe(e) == "88.3000 [87.9000, 88.7000]"
+    md = readme.render(results.latest(results.load()))
+    assert "| 88.3 | [87.9, 88.7] |" in md
+    results.record("5", "gap", 0.25, ci95=(0.125, 0.375))
+    assert "[0.125, 0.375]" in results.table(results.latest(results.load()))
+
+
+def test_mean_interval_by_hand():
+    # [1, 2, 3, 4]: mean 2.5, s = sqrt(5/3) = 1.29099, SE = s / 2 = 0.645497, 1.959964 * SE = 1.265151
+    mean, (low, high) = stats.mean_interval([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5
+    assert low == pytest.approx(1.234849, abs=1e-6) and high == pytest.approx(3.765151, abs=1e-6)
+    assert stats.mean_interval([1, 2, 3, 4], z=1.0)[1] == pytest.approx((2.5 - 0.645497, 2.5 + 0.645497))
+    for bad in ([1.0], [], [[1.0, 2.0]], [1.0, float("nan")]):
+        with pytest.raises(ValueError):
+            stats.mean_interval(bad)
+
+
+def test_mean_interval_covers_the_true_mean_about_95_percent():
+    rng = np.random.default_rng(0)
+    covered = 0
+    for _ in range(2000):
+        _, (low, high) = stats.mean_interval(rng.exponential(2.0, size=400))
+        covered += low <= 2.0 <= high
+    assert 0.93 <= covered / 2000 <= 0.97, covered / 2000
+
+
 def test_compare_records_paired_statistics(build):
     a = np.array([1] * 80 + [0] * 20, bool)
     b = np.array([1] * 70 + [0] * 30, bool)
@@ -142,6 +198,7 @@ def test_describe():
     assert results.describe(e) == "0.9000 [0.8256, 0.9448] (n = 100)"
     assert results.describe({**e, "p_value": 0.0123}).endswith("p = 0.012)")
     assert results.describe({"value": 3.0}) == "3.0000"
+    assert results.describe({"value": 88.3, "ci95": [87.9, 88.7]}, digits=1) == "88.3 [87.9, 88.7]"
 
 
 def test_hardware_names_vector_extension(monkeypatch):
