@@ -74,7 +74,7 @@ def expected_times(gpu, entries=None):
     if entries is None:
         entries = results.load(results.ROOT / "results" / "recorded.json") + results.load()
     out = {m: {} for m in MODES}
-    for e in results.latest([e for e in entries if e.get("name") == "notebook_seconds"
+    for e in results.latest([e for e in entries if e.get("name") == results.NOTEBOOK_SECONDS
                              and is_gpu_hardware(e.get("hardware", "")) == gpu]):
         if e["mode"] in out:
             out[e["mode"]][e["chapter"]] = (e["value"], e["hardware"])
