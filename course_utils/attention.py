@@ -13,10 +13,11 @@ Chapter 4 derives these step by step; chapter 6 assembles a BERT from them.
 The embeddings that turn tokens or image patches into the sequence these layers read are in
 :mod:`course_utils.embeddings`.
 
-The layers follow the conventions of KerasHub's ``TransformerEncoder``: activations and initializers are
-given by name or object, resolved with ``keras.activations.get`` / ``keras.initializers.get`` (an unknown
-name raises Keras' ``ValueError``) and written back into ``get_config`` with their ``serialize``; every
-sublayer gets the layer's dtype policy; ``from_config(get_config())`` rebuilds the same layer.
+The layers follow the conventions (not the argument names: see :class:`TransformerEncoder`) of KerasHub's
+``TransformerEncoder``: activations and initializers are given by name or object, resolved with
+``keras.activations.get`` / ``keras.initializers.get`` (an unknown name raises Keras' ``ValueError``) and
+written back into ``get_config`` with their ``serialize``; every sublayer gets the layer's dtype policy;
+``from_config(get_config())`` rebuilds the same layer.
 
 Mask convention: a padding mask has shape (batch, seq) and is True where the token
 is real. Masked *keys* get exactly zero attention weight. A query whose keys are
@@ -75,11 +76,12 @@ def _check_mask(mask, seq_len):
 
 
 def clone_initializer(initializer, salt=0):
-    """A fresh copy of a Keras initializer (as KerasHub does for each sublayer).
+    """A fresh copy of a Keras initializer for one weight (KerasHub copies one for each sublayer too).
 
     A *seeded* initializer draws the same numbers at every call, so two weights of the same shape would
     start equal (for instance the query, key and value kernels). The copy's seed is therefore ``seed + salt``:
     give each weight of a layer its own ``salt``. Unseeded initializers draw a fresh seed per copy.
+    (KerasHub's ``clone_initializer`` copies the config unchanged, seed included, and passes names through.)
     """
     initializer = keras.initializers.get(initializer)
     config = initializer.get_config()
@@ -291,6 +293,16 @@ class TransformerEncoder(keras.layers.Layer):
     ``call(x, mask=None, training=None, return_attention_scores=False)``; the
     padding mask propagates to the next layer.
 
+    Compared with KerasHub's ``keras_hub.layers.TransformerEncoder`` (0.32): ``dropout`` (default 0, also on
+    the attention weights), ``activation`` (default ``"relu"``), ``kernel_initializer`` (``"glorot_uniform"``)
+    and ``bias_initializer`` (``"zeros"``) are the same and are resolved and serialized the same way.
+    Different: ``ff_dim`` is KerasHub's ``intermediate_dim`` (its first argument there); ``key_dim`` is given
+    (KerasHub uses width // num_heads); ``norm_first`` (default True, pre-LN) is KerasHub's
+    ``normalize_first`` (default False, post-LN); ``layer_norm_epsilon`` defaults to 1e-6 (KerasHub: 1e-5);
+    ``use_causal_mask`` has no KerasHub argument (it takes an ``attention_mask`` call argument instead); an
+    explicit padding mask is ``mask`` (KerasHub: ``padding_mask``); sublayer and weight names differ; each
+    copied initializer gets its own seed (:func:`clone_initializer`).
+
     Example:
         >>> block = TransformerEncoder(num_heads=2, key_dim=16, ff_dim=64, activation="gelu")
         >>> y = block(np.zeros((1, 10, 32), "float32"))      # (1, 10, 32)
@@ -298,7 +310,7 @@ class TransformerEncoder(keras.layers.Layer):
     References:
         Vaswani et al., "Attention Is All You Need", 2017 (post-LN);
         Xiong et al., "On Layer Normalization in the Transformer Architecture", 2020 (pre-LN);
-        KerasHub's ``keras_hub.layers.TransformerEncoder`` (the same arguments and conventions).
+        KerasHub's ``keras_hub.layers.TransformerEncoder`` (its conventions; the arguments differ, see above).
     """
 
     def __init__(self, num_heads, key_dim, ff_dim, dropout=0.0, norm_first=True,

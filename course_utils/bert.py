@@ -148,7 +148,10 @@ def build_bert(vocab_size, num_layers, num_heads, hidden_dim, ff_dim, max_length
 
     References:
         Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
-        2019; KerasHub's ``keras_hub.models.BertBackbone``.
+        2019; KerasHub's ``keras_hub.models.BertBackbone`` (the same post-LN blocks and initializer; not the
+        same arguments: it names the sizes ``vocabulary_size``, ``intermediate_dim``, ``max_sequence_length``,
+        puts ``dropout`` before ``max_sequence_length``, uses the tanh GELU, takes ``segment_ids`` and
+        ``padding_mask`` inputs and adds a pooled output).
     """
     if hidden_dim % num_heads:
         raise ValueError(f"hidden_dim {hidden_dim} is not divisible by num_heads {num_heads}")
