@@ -22,15 +22,11 @@ def course(tmp_path, monkeypatch):
     record = "from course_utils import results\nresults.record('0', 'answer', 42, target=40)"
     _notebook(nbs / "00_ok.ipynb", "print('hello')", record)
     _notebook(nbs / "01_fail.ipynb", "raise RuntimeError('boom')")
-    # a chapter that times itself (as chapter 6 does): the runner must not record a second time
-    _notebook(nbs / "02_own_time.ipynb",
-              "from course_utils import results\nresults.record_notebook_seconds(2, 1.5, target=60)")
     return tmp_path
 
 
 def test_find_notebooks_selects_chapters(course):
-    assert [p.name for p in runner.find_notebooks(course / "nbs")] == ["00_ok.ipynb", "01_fail.ipynb",
-                                                                       "02_own_time.ipynb"]
+    assert [p.name for p in runner.find_notebooks(course / "nbs")] == ["00_ok.ipynb", "01_fail.ipynb"]
     assert [p.name for p in runner.find_notebooks(course / "nbs", [1])] == ["01_fail.ipynb"]
     with pytest.raises(SystemExit, match="chapter"):
         runner.find_notebooks(course / "nbs", [7])
