@@ -202,22 +202,26 @@ def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, sea
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             context = browser.new_context(viewport={"width": 1280, "height": 860})
+            # one tab for all pages (a new tab per page costs about as much as the page itself); the
+            # listeners write into the current page's list
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            found = []
+            page.route("**/*", _router(base, found))
+            page.on("pageerror", lambda e: found.append(f"JavaScript error: {e}"))
+            page.on("console", lambda m: m.type == "error" and found.append(f"console error: {m.text[:200]}"))
+            page.on("response", lambda r: r.status >= 400 and found.append(
+                f"HTTP {r.status}: {r.url[len(base):] if r.url.startswith(base) else r.url}"))
+            # ERR_ABORTED: a request still open when the check moves on (search summaries); a missing file
+            # shows as an HTTP 404 above
+            page.on("requestfailed", lambda r: r.url.startswith(base) and r.failure != "net::ERR_ABORTED"
+                    and found.append(f"request failed: {r.url[len(base):]} ({r.failure})"))
             for path in pages(site):
                 rel = path.relative_to(site).as_posix()
                 if _parse(path).redirect is not None:   # checked by the static pass (its target exists)
                     continue
                 t0 = time.time()
-                found = []
-                page = context.new_page()
-
-                page.route("**/*", _router(base, found))
-                page.on("pageerror", lambda e, found=found: found.append(f"JavaScript error: {e}"))
-                page.on("console", lambda m, found=found: m.type == "error" and found.append(
-                    f"console error: {m.text[:200]}"))
-                page.on("response", lambda r, found=found: r.status >= 400 and found.append(
-                    f"HTTP {r.status}: {r.url[len(base):] if r.url.startswith(base) else r.url}"))
-                page.on("requestfailed", lambda r, found=found: r.url.startswith(base) and found.append(
-                    f"request failed: {r.url[len(base):]}"))
+                found.clear()
                 response = page.goto(base + rel, wait_until="load", timeout=timeout_ms)
                 if response is None or not response.ok:
                     found.append(f"page did not load ({response.status if response else 'no response'})")
@@ -229,7 +233,7 @@ def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, sea
                 tex = raw_tex(page.evaluate(_TEXT_JS))
                 if tex:
                     found.append(f"raw TeX in the rendered text: {tex[:5]}")
-                fonts = _cjk_fonts(page, context.new_cdp_session(page))
+                fonts = _cjk_fonts(page, cdp)
                 if fonts is not None:
                     for used in fonts:
                         if not any(CJK_FONT.search(name) and n > 0 for name, n in used.items()):
@@ -249,7 +253,6 @@ def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, sea
                             page.wait_for_selector("#search-results ul.search li", timeout=10_000)
                         except Exception:
                             found.append(f"full-text search finds nothing for {word!r}")
-                page.close()
                 times[rel] = time.time() - t0
                 problems += [f"{rel}: {p}" for p in dict.fromkeys(found)]
             browser.close()
