@@ -195,12 +195,10 @@ def predict_logits(model, x, batch_size=128):
 
 
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size=32, warmup=0.1,
-              weight_decay=0.01, patience=2, verbose=0, callbacks=(), optimizer_class=None,
-              group_by_length=False):
+              weight_decay=0.01, patience=2, verbose=0, callbacks=(), group_by_length=False):
     """Fit with AdamW, warm-up + linear decay and early stopping on validation accuracy (best weights kept).
 
-    ``callbacks`` are added to the fit; ``optimizer_class`` replaces ``keras.optimizers.AdamW`` (same
-    arguments), e.g. for per-layer learning rates in ``research/ch6_recipe_trials.py``.
+    ``callbacks`` are added to the fit.
 
     With ``group_by_length=True`` the token-id rows are fed as :class:`LengthBatches` (shuffled every epoch,
     each batch cut to its longest row): the same training, less arithmetic spent on padding. It works for our
@@ -211,8 +209,7 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     """
     steps = epochs * -(-len(y_train) // batch_size)
     schedule = WarmupLinearDecay(peak_lr, int(warmup * steps), steps)
-    optimizer_class = optimizer_class or keras.optimizers.AdamW
-    model.compile(optimizer=optimizer_class(schedule, weight_decay=weight_decay),
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)
     clock = TrainingClock()   # training seconds per epoch, validation excluded

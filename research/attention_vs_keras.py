@@ -3,6 +3,7 @@ versus keras.layers.MultiHeadAttention, same sizes, same compiled train step.
 
     python research/attention_vs_keras.py            # seq 64 and 256 (the issue's goal: ratio <= 1.2)
     python research/attention_vs_keras.py --quick    # a few seconds, small sizes
+    python research/attention_vs_keras.py --smoke    # tiny sizes: checks that it runs (ratio meaningless)
 
 Prints one line per sequence length and the overall ratio ours / Keras (lower is better).
 """
@@ -81,8 +82,11 @@ def compare(seq_lens=(64, 256), batch=16, dim=128, num_heads=4, repeats=20, roun
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round: checks that it runs")
     args = parser.parse_args(argv)
-    if args.quick:
+    if args.smoke:
+        rows, ratio = compare(seq_lens=(16,), batch=2, dim=16, repeats=2, rounds=1)
+    elif args.quick:
         rows, ratio = compare(seq_lens=(32, 64), batch=8, dim=64, repeats=5)
     else:
         rows, ratio = compare()
