@@ -227,9 +227,6 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def compute_mask(self, x, mask=None):
         return mask
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
     def get_config(self):
         config = super().get_config()
         config.update(num_heads=self.num_heads, key_dim=self.key_dim, dropout=self.dropout,
@@ -377,9 +374,6 @@ class TransformerEncoder(keras.layers.Layer):
 
     def compute_mask(self, x, mask=None):
         return mask
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
     def get_config(self):
         config = super().get_config()
