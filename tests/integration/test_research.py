@@ -67,7 +67,7 @@ def smoke_runs(request, tmp_path_factory):
     """The selected scripts' smoke runs, two at a time (most of a run is single-threaded tracing, so two
     share 2 CPUs well), and what the repository held before and after them all."""
     selected = [item.callspec.params["script"] for item in request.session.items
-                if item.module is request.module and hasattr(item, "callspec")]
+                if getattr(item, "module", None) is request.module and hasattr(item, "callspec")]
     before = _written()
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = dict(zip(selected, pool.map(lambda s: _smoke_run(s, tmp_path_factory.mktemp("build")),
