@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,15 +64,19 @@ def _smoke_run(script, build_dir):
 
 
 @pytest.fixture(scope="module")
-def smoke_runs(request, tmp_path_factory):
+def smoke_runs(request):
     """The selected scripts' smoke runs, two at a time (most of a run is single-threaded tracing, so two
     share 2 CPUs well), and what the repository held before and after them all."""
     selected = [item.callspec.params["script"] for item in request.session.items
                 if getattr(item, "module", None) is request.module and hasattr(item, "callspec")]
     before = _written()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = dict(zip(selected, pool.map(lambda s: _smoke_run(s, tmp_path_factory.mktemp("build")),
-                                           selected)))
+    # plain temporary folders made before the pool starts: tmp_path_factory is not thread-safe
+    with tempfile.TemporaryDirectory(prefix="research-smoke-") as scratch:
+        builds = [Path(scratch) / f"build-{i}" for i in range(len(selected))]
+        for build in builds:
+            build.mkdir()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = dict(zip(selected, pool.map(_smoke_run, selected, builds)))
     return runs, before, _written()
 
 
