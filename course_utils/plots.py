@@ -156,3 +156,40 @@ def accuracy_bars(entries, labels=None, title=None, ax=None, xlabel="test accura
         ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def value_grid(values, row_labels, col_labels, title=None, xlabel=None, ylabel=None, colorbar_label=None,
+               fmt="{:.3f}", best=None, ax=None):
+    """A table of numbers as a heatmap (e.g. a validation accuracy per pair of hyperparameters, chapter 4):
+    each cell coloured by its value and written in it, with a colorbar.
+
+    Args:
+        values: (rows, columns) numbers; ``row_labels`` and ``col_labels`` name the rows and columns.
+        title, xlabel, ylabel, colorbar_label: figure text (``xlabel`` names the columns' variable).
+        fmt: how each number is written in its cell.
+        best: optional ``(row, column)`` of a cell to outline (the chosen one).
+        ax: draw into an existing axis.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.size == 0:
+        raise ValueError(f"values must be a non-empty 2-D table, got shape {values.shape}")
+    if len(row_labels) != values.shape[0] or len(col_labels) != values.shape[1]:
+        raise ValueError(f"{len(row_labels)} row labels and {len(col_labels)} column labels for a table of "
+                         f"shape {values.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.4 * values.shape[1] + 2.5, 0.55 * values.shape[0] + 1.6))
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in col_labels])
+    ax.set_yticks(range(values.shape[0]), [str(r) for r in row_labels])
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    middle = (np.nanmin(values) + np.nanmax(values)) / 2
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", fontsize=9,
+                    color="black" if values[i, j] > middle else "white")
+    if best is not None:
+        i, j = best
+        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=colorbar_label)
+    ax.figure.tight_layout()
+    return ax.figure

@@ -64,3 +64,20 @@ def test_signed_values_get_a_colorbar_even_in_grey_unless_refused():
     heat = np.random.default_rng(0).normal(size=(4, 6, 6))
     assert len(colorbars(plots.image_grid(heat, ncols=4))) == 1
     assert colorbars(plots.image_grid(heat, ncols=4, colorbar=False)) == []
+
+
+def test_value_grid_writes_every_value_and_has_a_colorbar():
+    values = np.array([[0.71, 0.74, 0.78], [0.70, 0.75, 0.79]])
+    fig = plots.value_grid(values, ["0", "1e-4"], [1000, 3000, 10000], xlabel="vocabulary size",
+                           ylabel="L2 penalty", colorbar_label="validation accuracy", best=(1, 2))
+    assert [ax.get_ylabel() for ax in colorbars(fig)] == ["validation accuracy"]
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts == ["0.710", "0.740", "0.780", "0.700", "0.750", "0.790"]
+    assert len(fig.axes[0].patches) == 1          # the chosen cell is outlined
+
+
+@pytest.mark.parametrize("values, rows, cols", [(np.zeros(3), ["a"], ["b"]),
+                                                (np.zeros((2, 2)), ["a"], ["b", "c"])])
+def test_value_grid_rejects_bad_shapes(values, rows, cols):
+    with pytest.raises(ValueError):
+        plots.value_grid(values, rows, cols)
