@@ -187,6 +187,12 @@ def _router(base, found):
     return route
 
 
+def launch(pw, chromium=CHROMIUM):
+    """Debian's Chromium, headless, driven by Playwright (its own browser download is not used). Also used by
+    tests/integration/test_jupyterlab.py."""
+    return pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+
+
 def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, search_words=()):
     """Open every page in headless Chromium; return (problems, seconds per page). On ``search.html``, each of
     ``search_words`` must find at least one page."""
@@ -200,7 +206,7 @@ def browser_problems(site, shots=None, chromium=CHROMIUM, timeout_ms=30_000, sea
         Path(shots).mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            browser = launch(pw, chromium)
             context = browser.new_context(viewport={"width": 1280, "height": 860})
             # one tab for all pages (a new tab per page costs about as much as the page itself); the
             # listeners write into the current page's list
