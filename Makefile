@@ -1,17 +1,23 @@
-# The two commands of the README:
+# The README's commands. For learners:
+#   make lab               set up, then open the course in JupyterLab (127.0.0.1, chapter 0, the course's kernel)
+#   make site              the website, from the committed notebooks, into build/site/ (Python packages only)
 #   make course            set up, then run the whole course (full mode; MODE=quick for the short version)
-#   make test              set up, then lint, unit + integration tests, every notebook under nbval in quick mode,
-#                          then the website built and checked in headless Chromium (= .ci/run)
-# and for maintainers:
+# and the test command (= .ci/run):
+#   make test              set up, then lint, unit + integration tests (chapter 1 in JupyterLab in Chromium among
+#                          them), every notebook under nbval in quick mode, then `make site-check`, then the Colab path
+# for maintainers (CONTRIBUTING.md):
 #   make unit              the fast unit tests only (no MiniLM, no training; under a minute on 2 CPUs)
-#   make site              the website, from the committed notebooks, into build/site/
+#   make site-check        the website built, then every page opened in headless Chromium (needs browser-setup)
+#   make browser-setup     Playwright, and Debian's chromium + fonts-noto-cjk (apt-get, as root) when missing
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 MODE   ?= full
 CHAPTERS ?=
+# what `make lab` passes to `jupyter lab` (a notebook to open; options such as --port=8899)
+LAB_ARGS ?= notebooks/00_start_here.ipynb
 
-.PHONY: setup dev-setup site-setup course test unit site results readme clean
+.PHONY: setup dev-setup lab-setup site-setup browser-setup lab course test unit site site-check results readme clean
 
 setup: $(VENV)/.installed
 
@@ -19,21 +25,35 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	bash scripts/setup.sh "$(PYTHON)" "$(VENV)"
 	touch $@
 
-# maintainer tools (ruff), requirements-dev.txt: installed before the tests, never during them
+# maintainer tools (ruff, Playwright), requirements-dev.txt: installed before the tests, never during them
 dev-setup: $(VENV)/.dev-installed
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# site tooling (requirements-site.txt) and Debian chromium + fonts-noto-cjk when missing (apt-get, as root)
+# JupyterLab, pinned (requirements-lab.txt)
+lab-setup: $(VENV)/.lab-installed
+
+$(VENV)/.lab-installed: requirements-lab.txt $(VENV)/.installed
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-lab.txt
+	touch $@
+
+# site tooling (requirements-site.txt): Python packages only
 site-setup: setup
 	bash scripts/setup_site.sh "$(VENV)"
+
+# the browser checks' Chromium: Debian chromium + fonts-noto-cjk when missing (apt-get, as root)
+browser-setup: dev-setup
+	bash scripts/setup_browser.sh
+
+lab: lab-setup
+	bash scripts/lab.sh "$(VENV)" $(LAB_ARGS)
 
 course: setup
 	$(PY) -m tools run --mode $(MODE) $(CHAPTERS)
 
-test: setup dev-setup site-setup
+test: setup dev-setup lab-setup site-setup browser-setup
 	bash scripts/test.sh "$(PY)"
 
 unit: dev-setup
@@ -42,6 +62,9 @@ unit: dev-setup
 
 site: site-setup
 	PY=$(PY) bash scripts/site.sh
+
+site-check: site-setup browser-setup
+	PY=$(PY) bash scripts/site.sh --check
 
 results:
 	$(PY) -m tools results

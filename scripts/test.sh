@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lint, unit + integration tests (tests/unit, tests/integration), every notebook under nbval-lax in quick mode,
-# then the website built and checked in a real browser. Called by `make test` and .ci/run.
+# Lint, unit + integration tests (tests/unit, tests/integration: chapter 1 in JupyterLab in Chromium among them),
+# every notebook under nbval-lax in quick mode, then the website built and checked in a real browser (what
+# `make site-check` runs), then the Colab path. Called by `make test` and .ci/run.
 set -uo pipefail
 PY=${1:-.venv/bin/python}
 export CI=true COURSE_MODE=quick MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
@@ -15,7 +16,8 @@ lint_rc=$?
 rc=$?
 # per-file times (each notebook against its budget) from the JUnit report
 "$PY" tools/test_times.py "$COURSE_BUILD_DIR/junit.xml" --record || true
-# the website from the notebooks as committed, opened page by page in headless Chromium (tools/check_site.py)
+# the website from the notebooks as committed, opened page by page in headless Chromium (tools/check_site.py);
+# = make site-check
 PY="$PY" bash scripts/site.sh --check
 site_rc=$?
 # the notebooks' setup cell in a Colab-like runtime (fresh venv, fake google.colab, file:// clone): ~50 s
