@@ -14,8 +14,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 MODE   ?= full
 CHAPTERS ?=
-# what `make lab` passes to `jupyter lab` (a notebook to open; options such as --port=8899)
-LAB_ARGS ?= notebooks/00_start_here.ipynb
+# `make lab`: the notebook it opens (the URL it prints opens it too), and more `jupyter lab` options (--port=8899)
+LAB_OPEN ?= notebooks/00_start_here.ipynb
+LAB_ARGS ?=
 
 .PHONY: setup dev-setup lab-setup site-setup browser-setup lab course test unit site site-check results readme clean
 
@@ -48,7 +49,7 @@ browser-setup: dev-setup
 	bash scripts/setup_browser.sh
 
 lab: lab-setup
-	bash scripts/lab.sh "$(VENV)" $(LAB_ARGS)
+	bash scripts/lab.sh "$(VENV)" --LabApp.default_url=/lab/tree/$(LAB_OPEN) $(LAB_ARGS)
 
 course: setup
 	$(PY) -m tools run --mode $(MODE) $(CHAPTERS)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make lab`: JupyterLab from the course's venv, on 127.0.0.1 only, offline.
-#   bash scripts/lab.sh [VENV] [jupyter lab options and files...]     (make lab opens notebooks/00_start_here.ipynb)
+#   bash scripts/lab.sh [VENV] [jupyter lab options...]   (make lab: --LabApp.default_url=/lab/tree/<chapter 0>)
 # Every notebook asks for the kernel named `python3` (the name Colab expects). A learner may already have a
 # user-level `python3` kernel (~/.local/share/jupyter/kernels/python3) running another Python; which one Jupyter
 # picks then depends on JUPYTER_PREFER_ENV_PATH and on who owns the venv. JUPYTER_PATH comes before every other
@@ -21,4 +21,5 @@ opts=(--ServerApp.ip=127.0.0.1 --LabApp.news_url=None --LabApp.check_for_updates
       --LabApp.extension_manager=readonly)
 # Jupyter refuses to run as root without being told (containers, CI)
 [ "$(id -u)" -ne 0 ] || opts+=(--allow-root)
+echo "JupyterLab: the notebooks' kernel (python3) runs $PY. Open the URL printed below; stop with Ctrl-C." >&2
 exec "$VENV/bin/jupyter" lab "${opts[@]}" "$@"
