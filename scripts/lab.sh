@@ -16,6 +16,14 @@ rm -rf "$KERNELS"
 "$PY" -c 'import sys; from ipykernel.kernelspec import write_kernel_spec
 write_kernel_spec(sys.argv[1], overrides={"display_name": "Python 3 (course)"})' "$KERNELS/kernels/python3"
 export JUPYTER_PATH="$KERNELS${JUPYTER_PATH:+:$JUPYTER_PATH}"
+# JupyterLab's defaults for this venv: do not ask to fetch Jupyter news (offline by design); a learner's own
+# settings still win, and an overrides file already there is left alone
+OVERRIDES="$VENV/share/jupyter/lab/settings/overrides.json"
+if [ ! -e "$OVERRIDES" ]; then
+  mkdir -p "$(dirname "$OVERRIDES")"
+  echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
+    > "$OVERRIDES"
+fi
 # loopback only; no announcements, update checks or extension listings fetched from the network
 opts=(--ServerApp.ip=127.0.0.1 --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
       --LabApp.extension_manager=readonly)
