@@ -1,8 +1,10 @@
 """Chapter 4 (self-attention): the embeddings that turn tokens or image patches into a sequence of vectors.
 
 * :func:`sinusoidal_positions` -- the fixed position table of Vaswani et al. (2017).
-* :class:`PositionalEmbedding` -- token embedding + learned or sinusoidal positions.
-* :class:`PatchEmbedding` -- image -> sequence of patch vectors (+ positions), for a tiny ViT.
+* :class:`PositionalEmbedding` -- token embedding + learned or sinusoidal positions (written in view in
+  chapter 4, section 8).
+* :class:`PatchEmbedding` -- image -> sequence of patch vectors (+ positions), for a tiny ViT (written in
+  view, as a Dense layer on flattened patches, in chapter 4, section 11).
 
 They follow the same KerasHub conventions as :mod:`course_utils.attention` (initializers by name or object,
 written back in a complete ``get_config``; sublayers with the layer's dtype policy).
