@@ -6,7 +6,8 @@
 * :func:`bernoulli_nll` -- -log p(x | logits) for binary pixels, summed per image.
 * :class:`VAE` -- an MLP VAE with a Bernoulli decoder, trained with ``fit``: its own
   ``train_step``/``test_step`` report the negative ELBO (``loss``), ``reconstruction`` and ``kl``
-  through :meth:`VAE.report_metrics`.
+  through :meth:`VAE.report_metrics`; optional KL warm-up and an output bias set from the mean image.
+* :func:`check_images` -- the input check shared by the VAE and the IWAE estimate.
 * :func:`iwae_log_likelihood` -- the importance-weighted estimate of log p(x) (Burda et al., 2015).
 
 All log-likelihoods are in nats per image.
@@ -18,7 +19,7 @@ import numpy as np
 from keras import ops
 
 __all__ = ["Sampling", "kl_divergence_normal", "kl_monte_carlo", "log_normal_diag",
-           "bernoulli_nll", "bce_from_logits", "binarize", "VAE", "iwae_log_likelihood"]
+           "bernoulli_nll", "bce_from_logits", "binarize", "check_images", "VAE", "iwae_log_likelihood"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -85,6 +86,19 @@ def bernoulli_nll(x, logits):
     return bce_from_logits(ops.convert_to_tensor(x_np), ops.convert_to_tensor(logits, "float32"))
 
 
+def check_images(x, image_shape=None):
+    """``x`` as float32 after checking that its pixels lie in [0, 1] and, when ``image_shape`` is given,
+    that it is a batch of images of that shape; raises ValueError otherwise."""
+    x = np.asarray(x, dtype="float32")
+    if image_shape is not None and x.shape[1:] != tuple(image_shape):
+        raise ValueError(f"expected a batch of images of shape {tuple(image_shape)}, got an array of shape "
+                         f"{x.shape}")
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(f"images must have pixels in [0, 1], got values in [{x.min():g}, {x.max():g}] "
+                         f"(divide uint8 images by 255)")
+    return x
+
+
 def binarize(images, seed=0):
     """Stochastic binarization: pixel = 1 with probability equal to its intensity in [0, 1]."""
     images = np.asarray(images, dtype="float32")
@@ -125,18 +139,24 @@ class VAE(keras.Model):
     ``binarize_inputs=True`` binarizes every training batch afresh (dynamic binarization);
     evaluation uses the data as given (pass a fixed binarized test set). ``beta`` weights the
     KL term (beta = 1 is the ELBO). ``loss`` is -ELBO = reconstruction + beta * KL, per image.
+    ``kl_warmup_steps`` > 0 trains on reconstruction + w * beta * KL with w = min(1, step / kl_warmup_steps)
+    (KL warm-up); the reported ``loss`` is always the unweighted one. ``fit`` and ``evaluate`` check that
+    NumPy images have the model's shape and pixels in [0, 1].
     """
 
     def __init__(self, latent_dim=2, hidden_units=(512, 256), image_shape=(28, 28), beta=1.0,
-                 binarize_inputs=True, seed=None, **kwargs):
+                 binarize_inputs=True, seed=None, kl_warmup_steps=0, **kwargs):
         super().__init__(**kwargs)
         if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim <= 0:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
+        if kl_warmup_steps < 0:
+            raise ValueError(f"kl_warmup_steps must be >= 0, got {kl_warmup_steps}")
         self.latent_dim, self.hidden_units = latent_dim, tuple(hidden_units)
         self.image_shape, self.beta = tuple(image_shape), float(beta)
         self.binarize_inputs, self.seed = bool(binarize_inputs), seed
+        self.kl_warmup_steps = int(kl_warmup_steps)
         self.encoder = keras.Sequential(
             [keras.layers.Flatten()] + [keras.layers.Dense(u, activation="relu") for u in hidden_units]
             + [keras.layers.Dense(2 * latent_dim)], name="encoder")
@@ -153,6 +173,12 @@ class VAE(keras.Model):
         self.encoder.build((None,) + self.image_shape)
         self.decoder.build((None, self.latent_dim))
         self.built = True
+
+    def init_output_bias(self, images):
+        """Set the decoder's output bias to the logits of the mean training pixel, so that training starts
+        from the best image-independent decoder instead of p = 0.5 everywhere."""
+        p = np.clip(check_images(images, self.image_shape).mean(0), 1e-3, 1.0 - 1e-3).reshape(-1)
+        self.decoder.layers[-2].bias.assign(np.log(p / (1.0 - p)))
 
     def encode(self, x):
         """(mean, log_var) of q(z | x)."""
@@ -190,27 +216,57 @@ class VAE(keras.Model):
             tracker.update_state(value)
         return {t.name: t.result() for t in self.trackers}
 
+    def kl_weight(self):
+        """beta * min(1, step / kl_warmup_steps): the KL's weight in the training objective."""
+        if not self.kl_warmup_steps:
+            return self.beta
+        step = ops.cast(self.optimizer.iterations + 1, "float32")
+        return self.beta * ops.minimum(1.0, step / self.kl_warmup_steps)
+
+    def _images(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(f"expected images of shape {self.image_shape}, got batches of shape "
+                             f"{tuple(x.shape)}")
+        return x
+
     def train_step(self, data):
         import tensorflow as tf
 
-        x = data[0] if isinstance(data, tuple) else data
+        x = self._images(data)
         if self.binarize_inputs:
             x = ops.cast(keras.random.uniform(ops.shape(x), seed=self.binarize_seed) < x, "float32")
         with tf.GradientTape() as tape:
-            values = self.elbo_terms(x)
-        grads = tape.gradient(values[0], self.trainable_weights)
+            loss, rec, kl = self.elbo_terms(x)
+            objective = rec + self.kl_weight() * kl
+        grads = tape.gradient(objective, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self.report_metrics(values)
+        return self.report_metrics((loss, rec, kl))
 
     def test_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
-        return self.report_metrics(self.elbo_terms(x))
+        return self.report_metrics(self.elbo_terms(self._images(data)))
+
+    def _check(self, x, kwargs):
+        if isinstance(x, np.ndarray):
+            check_images(x, self.image_shape)
+        val = kwargs.get("validation_data")
+        if isinstance(val, tuple) and val and isinstance(val[0], np.ndarray):
+            check_images(val[0], self.image_shape)
+
+    def fit(self, x=None, *args, **kwargs):
+        self._check(x, kwargs)
+        return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self._check(x, kwargs)
+        return super().evaluate(x, *args, **kwargs)
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim,
                 "hidden_units": list(self.hidden_units),
                 "image_shape": list(self.image_shape), "beta": self.beta,
-                "binarize_inputs": self.binarize_inputs, "seed": self.seed}
+                "binarize_inputs": self.binarize_inputs, "seed": self.seed,
+                "kl_warmup_steps": self.kl_warmup_steps}
 
 
 def iwae_log_likelihood(model, x, k=100, batch_size=100, seed=0):
@@ -219,9 +275,7 @@ def iwae_log_likelihood(model, x, k=100, batch_size=100, seed=0):
     log p(x) ~= logsumexp_i [log p(x|z_i) + log p(z_i) - log q(z_i|x)] - log k, z_i ~ q(z|x).
     It is a lower bound on log p(x) that tightens as k grows; k = 1 is the ELBO.
     """
-    x = np.asarray(x, dtype="float32")
-    if x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError(f"x must be in [0, 1], got [{x.min():g}, {x.max():g}]")
+    x = check_images(x, getattr(model, "image_shape", None))
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     rng = np.random.default_rng(seed)

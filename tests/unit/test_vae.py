@@ -9,6 +9,7 @@ from course_utils.vae import (
     Sampling,
     bernoulli_nll,
     binarize,
+    check_images,
     iwae_log_likelihood,
     kl_divergence_normal,
     kl_monte_carlo,
@@ -134,3 +135,56 @@ def test_report_metrics_running_means():
     assert {k: float(v) for k, v in out.items()} == {"loss": 4.0, "reconstruction": 3.0, "kl": 1.0}
     with pytest.raises(ValueError, match="expected 3 values"):
         model.report_metrics((1.0, 2.0))
+
+
+def test_vae_refuses_bad_images_and_warmup():
+    model = VAE(latent_dim=2, hidden_units=(8,), seed=0)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.fit(np.full((4, 28, 28), 255.0, "float32"), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="shape"):
+        model.fit(np.zeros((4, 28, 27), "float32"), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.evaluate(np.full((4, 28, 28), -1.0, "float32"), verbose=0)
+    with pytest.raises(ValueError, match="kl_warmup_steps"):
+        VAE(latent_dim=2, kl_warmup_steps=-1)
+    with pytest.raises(ValueError, match="latent_dim"):
+        VAE(latent_dim=-3)
+
+
+def test_iwae_refuses_wrong_image_shape():
+    model = VAE(latent_dim=2, hidden_units=(8,), seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        iwae_log_likelihood(model, np.zeros((2, 784), "float32"), k=2)
+    with pytest.raises(ValueError, match="k must be"):
+        iwae_log_likelihood(model, np.zeros((2, 28, 28), "float32"), k=2.5)
+
+
+def test_check_images():
+    x = check_images(np.ones((3, 4, 4), "uint8"), (4, 4))
+    assert x.dtype == np.float32 and x.shape == (3, 4, 4)
+    with pytest.raises(ValueError, match="shape"):
+        check_images(np.zeros((4, 4)), (4, 4))
+
+
+def test_output_bias_gives_the_mean_image():
+    images = np.random.default_rng(0).random((50, 4, 4)).astype("float32")
+    model = VAE(latent_dim=2, hidden_units=(8,), image_shape=(4, 4), seed=0)
+    model.init_output_bias(images)
+    model.decoder.layers[-2].kernel.assign(np.zeros_like(model.decoder.layers[-2].kernel))
+    probs = np.asarray(keras.ops.sigmoid(model.decode(np.zeros((1, 2), "float32"))))[0]
+    np.testing.assert_allclose(probs, np.clip(images.mean(0), 1e-3, 1 - 1e-3), rtol=1e-5)
+
+
+def test_kl_warmup_weight_ramps_to_beta():
+    model = VAE(latent_dim=2, hidden_units=(8,), beta=2.0, kl_warmup_steps=4, seed=0)
+    model.compile(optimizer="adam")
+    weights = []
+    for _ in range(6):
+        weights.append(float(model.kl_weight()))
+        model.optimizer.iterations.assign_add(1)
+    np.testing.assert_allclose(weights, [0.5, 1.0, 1.5, 2.0, 2.0, 2.0])
+    assert VAE(latent_dim=2, hidden_units=(8,), beta=2.0).kl_weight() == 2.0
+    x = binarize(np.random.default_rng(0).random((32, 28, 28)), seed=0)
+    history = model.fit(x, epochs=1, batch_size=16, verbose=0)   # the reported loss is rec + beta * KL
+    assert set(history.history) == {"loss", "reconstruction", "kl"}
