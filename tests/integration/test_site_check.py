@@ -62,7 +62,7 @@ def test_static_pass_catches_external_script_and_broken_links(site):
 
 
 @pytest.mark.skipif(not os.path.exists(check.CHROMIUM) and os.environ.get("CI") != "true",
-                    reason="no /usr/bin/chromium (make site-setup installs it)")
+                    reason="no /usr/bin/chromium (make browser-setup installs it)")
 def test_browser_pass_catches_raw_tex_requests_and_mathjax_errors(site, tmp_path):
     problems, times = check.browser_problems(site, shots=tmp_path)
     by_page = {name: [p for p in problems if p.startswith(name + ":")] for name in PAGES}
