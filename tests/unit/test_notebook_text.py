@@ -9,7 +9,7 @@ from tools import notebook_text
 NOTEBOOKS = sorted((notebook_text.ROOT / "notebooks").glob("*.ipynb"))
 # chapters whose prose is still being brought up to these rules: the strict xfail fails once one passes, so
 # the list can only shrink
-PENDING = {"03", "06"}
+PENDING = set()
 
 
 @pytest.mark.parametrize("path", [
