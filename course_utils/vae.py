@@ -77,10 +77,7 @@ def bernoulli_nll(x, logits):
 
     Raises ValueError if x lies outside [0, 1] or the shapes differ.
     """
-    x_np = np.asarray(x, dtype="float32")
-    if x_np.size and (x_np.min() < 0.0 or x_np.max() > 1.0):
-        raise ValueError(f"the Bernoulli likelihood needs pixels in [0, 1], got values in "
-                         f"[{x_np.min():g}, {x_np.max():g}] (divide uint8 images by 255)")
+    x_np = check_images(x)
     if x_np.shape != tuple(logits.shape):
         raise ValueError(f"x has shape {x_np.shape} but logits have {tuple(logits.shape)}")
     return bce_from_logits(ops.convert_to_tensor(x_np), ops.convert_to_tensor(logits, "float32"))
@@ -101,9 +98,7 @@ def check_images(x, image_shape=None):
 
 def binarize(images, seed=0):
     """Stochastic binarization: pixel = 1 with probability equal to its intensity in [0, 1]."""
-    images = np.asarray(images, dtype="float32")
-    if images.size and (images.min() < 0.0 or images.max() > 1.0):
-        raise ValueError(f"images must be in [0, 1], got [{images.min():g}, {images.max():g}]")
+    images = check_images(images)
     return (np.random.default_rng(seed).random(images.shape) < images).astype("float32")
 
 

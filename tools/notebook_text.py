@@ -74,9 +74,9 @@ def reference_problems(path):
     nb = load(path)
     problems = []
     for i, text in markdown_cells(nb):
-        prose = NOT_PROSE.sub(" ", text)
-        if re.match(r"\s*#", prose):            # a heading cell's own title is not a reference
-            prose = "\n".join(line for line in prose.splitlines() if not line.lstrip().startswith("#"))
+        # a heading's own title is not a reference
+        prose = "\n".join(line for line in NOT_PROSE.sub(" ", text).splitlines()
+                           if not line.lstrip().startswith("#"))
         linked = []
         for m in LINK.finditer(prose):
             refs = list(REFERENCE.finditer(m.group(1)))
