@@ -1,4 +1,4 @@
-"""Plots reused across chapters: training curves, image grids, confusion matrices.
+"""Plots reused across chapters: training curves, image grids, confusion matrices, a convolution's geometry.
 
 Wherever colour encodes a value (a confusion matrix, a grid of filters or heat maps) the figure has a
 colorbar.
@@ -193,3 +193,61 @@ def value_grid(values, row_labels, col_labels, title=None, xlabel=None, ylabel=N
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=colorbar_label)
     ax.figure.tight_layout()
     return ax.figure
+
+
+WINDOW_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange")
+
+
+def conv_diagram(size=5, kernel=3, stride=2, padding=1, positions=None):
+    """Draw cross-correlation with zero padding and a stride (chapter 3, §1): the padded input grid (padding
+    cells grey, marked 0), the kernel's window at a few output positions, and the output grid with the cell
+    each window produces in the same colour.
+
+    Args:
+        size: the input's height and width; kernel: the kernel's; stride: the step between windows;
+        padding: zero rows/columns added on each side.
+        positions: output cells ``(row, column)`` whose windows are drawn (at most 4; default: the first,
+            its right neighbour and the first of the next row).
+
+    Returns the figure. Output size: ``(size + 2·padding − kernel) // stride + 1``.
+    """
+    for name, v, least in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1), ("padding", padding, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+    padded = size + 2 * padding
+    if kernel > padded:
+        raise ValueError(f"a {kernel}x{kernel} kernel does not fit in the padded {padded}x{padded} input")
+    out = (padded - kernel) // stride + 1
+    if positions is None:
+        positions = [(0, 0), (0, 1), (1, 0)]
+    positions = [(int(i), int(j)) for i, j in positions if i < out and j < out]
+    if not 1 <= len(positions) <= len(WINDOW_COLOURS):
+        raise ValueError(f"need 1 to {len(WINDOW_COLOURS)} positions inside the {out}x{out} output, got {positions}")
+    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(4 + 0.45 * padded, 0.45 * padded + 1.4),
+                                        gridspec_kw={"width_ratios": [padded, max(out, 2)]})
+    for r in range(padded):
+        for c in range(padded):
+            is_pad = not (padding <= r < padding + size and padding <= c < padding + size)
+            ax_in.add_patch(plt.Rectangle((c, r), 1, 1, facecolor="0.85" if is_pad else "white",
+                                          edgecolor="0.5", lw=0.8))
+            if is_pad:
+                ax_in.text(c + 0.5, r + 0.5, "0", ha="center", va="center", fontsize=8, color="0.4")
+    for k, ((i, j), colour) in enumerate(zip(positions, WINDOW_COLOURS)):
+        inset = 0.06 * (k + 1)
+        ax_in.add_patch(plt.Rectangle((j * stride + inset, i * stride + inset), kernel - 2 * inset,
+                                      kernel - 2 * inset, fill=False, edgecolor=colour, lw=2.5,
+                                      label=f"window of output ({i}, {j})"))
+    for r in range(out):
+        for c in range(out):
+            hit = [colour for (i, j), colour in zip(positions, WINDOW_COLOURS) if (i, j) == (r, c)]
+            ax_out.add_patch(plt.Rectangle((c, r), 1, 1, facecolor=hit[0] if hit else "white", alpha=0.6,
+                                           edgecolor="0.3", lw=0.8))
+    for ax, n, title in ((ax_in, padded, f"input {size}x{size}, padded by {padding} (grey: zeros)"),
+                         (ax_out, out, f"output {out}x{out}")):
+        ax.set(xlim=(0, max(n, 2)), ylim=(max(n, 2), 0), aspect="equal", title=title)
+        ax.set_xticks([]), ax.set_yticks([])
+    ax_in.legend(loc="upper left", bbox_to_anchor=(1.0, -0.02), fontsize=8, frameon=False)
+    fig.suptitle(f"{kernel}x{kernel} kernel, stride {stride}: output size ({size} + 2*{padding} - {kernel}) "
+                 f"// {stride} + 1 = {out}")
+    fig.tight_layout()
+    return fig

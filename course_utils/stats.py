@@ -11,6 +11,9 @@ same test images); every chapter's recorded accuracy carries one (see :func:`cou
 - :func:`paired_difference_interval`: Newcombe's interval for the difference of two paired proportions
   (Newcombe 1998, *Statistics in Medicine* 17:2635, method 10): Wilson intervals of both accuracies,
   combined with the correlation of the paired outcomes.
+- :func:`independent_difference_interval`: the difference of two accuracies measured on *different*
+  examples (a validation split and the test set, chapter 3): Newcombe's hybrid score interval (Newcombe 1998,
+  *Statistics in Medicine* 17:873, method 10), the two Wilson intervals combined as if independent.
 - :func:`paired_mean_difference`: the same question when each model was trained several times (on several
   label subsets, or with several seeds): average each example's outcomes over the runs, then a paired t-test
   on the per-example differences (chapter 6).
@@ -122,6 +125,35 @@ def paired_difference_interval(correct_a, correct_b, z=Z95):
     eps = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
     diff = p1 - p2
     return max(-1.0, diff - delta), min(1.0, diff + eps)
+
+
+def independent_difference_interval(correct_a, correct_b, z=Z95):
+    """Newcombe's (1998, method 10) 95 % interval for ``acc_a - acc_b`` measured on *different* examples.
+
+    Args:
+        correct_a, correct_b: boolean (or 0/1) arrays, one entry per example; their lengths may differ
+            (a 5,000-image validation split, a 10,000-image test set).
+        z: the normal quantile; 1.959964 gives a 95 % interval.
+
+    With Wilson intervals ``[l1, u1]`` of ``p1`` and ``[l2, u2]`` of ``p2``, the interval is
+    ``p1 - p2 - sqrt((p1 - l1)² + (u2 - p2)²)`` to ``p1 - p2 + sqrt((u1 - p1)² + (p2 - l2)²)``. For two models
+    judged on the *same* examples use :func:`paired_difference_interval`: it is narrower, since it uses
+    the correlation of the paired outcomes.
+
+    Returns ``(low, high)``. Example:
+        >>> a = [1] * 90 + [0] * 10; b = [1] * 160 + [0] * 40
+        >>> [round(x, 4) for x in independent_difference_interval(a, b)]
+        [0.0106, 0.1755]
+    """
+    a = as_outcomes(correct_a, "correct_a")
+    b = as_outcomes(correct_b, "correct_b")
+    k1, n1, k2, n2 = int(a.sum()), len(a), int(b.sum()), len(b)
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1, z)
+    l2, u2 = wilson_interval(k2, n2, z)
+    diff = p1 - p2
+    return (max(-1.0, diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
+            min(1.0, diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
 
 
 def paired_mean_difference(correct_a, correct_b, z=None):

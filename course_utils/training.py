@@ -5,6 +5,9 @@
 - :class:`TrainingClock` measures the seconds a ``fit`` spends *training* (validation excluded), per epoch.
 - :class:`CosineToBudget` anneals the learning rate to zero exactly when the budget of steps runs out.
 - :func:`no_autotune` switches tf.data's autotuner off on a pipeline you build (chapters 3 and 6).
+- :class:`LastEpochWeights` keeps the last epoch's weights when ``EarlyStopping`` restores the best ones.
+- :func:`fit_arrays` is chapter 3's plumbing around ``model.fit``: shuffled tf.data pipelines built from
+  arrays (one-hot labels, no autotuner) and a :class:`TrainingClock`.
 """
 import math
 import time
@@ -106,3 +109,51 @@ def no_autotune(dataset):
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
+
+
+class LastEpochWeights(keras.callbacks.Callback):
+    """Copies the model's weights at the end of every epoch: after a ``fit`` whose
+    ``EarlyStopping(restore_best_weights=True)`` put the best epoch's weights back, ``weights`` still holds
+    the *last* epoch's (and ``epoch`` its 0-based index), so the two can be compared (chapter 3, §9).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.weights, self.epoch = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights, self.epoch = self.model.get_weights(), epoch
+
+
+def fit_arrays(model, train, validation, epochs, batch_size=128, callbacks=(), num_classes=None, seed=0):
+    """``model.fit`` on in-memory arrays, the way chapter 3 trains every model; returns ``(history, clock)``.
+
+    Args:
+        model: a compiled Keras model whose loss takes one-hot labels (``CategoricalCrossentropy``).
+        train, validation: ``(images, integer_labels)`` pairs.
+        epochs, batch_size: the budget; an epoch is ``ceil(len(train) / batch_size)`` steps.
+        callbacks: more Keras callbacks (early stopping, a schedule).
+        num_classes: width of the one-hot labels (default: the largest label + 1).
+        seed: the shuffling seed.
+
+    The training pipeline is one endless shuffled stream cut into epochs by ``steps_per_epoch`` (one
+    iterator for the whole run); both pipelines run without tf.data's autotuner (:func:`no_autotune`).
+    A :class:`TrainingClock` (returned) measures the training seconds of each epoch.
+    """
+    import tensorflow as tf
+
+    (x, y), (x_val, y_val) = train, validation
+    if len(x) != len(y) or len(x_val) != len(y_val) or len(x) == 0 or len(x_val) == 0:
+        raise ValueError(f"images and labels must be non-empty and of equal length, got {len(x)} and {len(y)} "
+                         f"(train), {len(x_val)} and {len(y_val)} (validation)")
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    k = int(num_classes or max(np.max(y), np.max(y_val)) + 1)
+    one_hot = lambda images, labels: (images, tf.one_hot(labels, k))   # noqa: E731
+    batches = no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed)
+                          .batch(batch_size).map(one_hot).repeat().prefetch(2))
+    val_batches = no_autotune(tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512).map(one_hot))
+    clock = TrainingClock()
+    history = model.fit(batches, steps_per_epoch=-(-len(y) // batch_size), epochs=epochs, shuffle=False,
+                        validation_data=val_batches, callbacks=[clock, *callbacks], verbose=0)
+    return history, clock

@@ -81,3 +81,21 @@ def test_value_grid_writes_every_value_and_has_a_colorbar():
 def test_value_grid_rejects_bad_shapes(values, rows, cols):
     with pytest.raises(ValueError):
         plots.value_grid(values, rows, cols)
+
+
+def test_conv_diagram_draws_padding_windows_and_output():
+    fig = plots.conv_diagram(size=5, kernel=3, stride=2, padding=1)
+    ax_in, ax_out = fig.axes
+    windows = [p for p in ax_in.patches if not p.get_fill()]
+    assert len(windows) == 3 and {w.get_width() < 3 for w in windows} == {True}
+    assert len(ax_in.patches) == 7 * 7 + 3                   # the padded 7x7 grid and three windows
+    assert sum(t.get_text() == "0" for t in ax_in.texts) == 7 * 7 - 5 * 5   # every padding cell says 0
+    assert len(ax_out.patches) == 3 * 3 and "output 3x3" in ax_out.get_title()
+    assert "= 3" in fig._suptitle.get_text()
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(kernel=8), "does not fit"), (dict(stride=0), "stride"),
+                                           (dict(padding=-1), "padding"), (dict(positions=[(5, 5)]), "positions")])
+def test_conv_diagram_rejects_bad_geometry(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.conv_diagram(**kwargs)

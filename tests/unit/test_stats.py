@@ -266,3 +266,43 @@ def test_compare_runs_records_t_test(build):
     assert "p = " in results.describe(e)
     with pytest.raises(ValueError, match="target"):
         results.compare_runs("6", "x", a, b, target="worse")
+
+
+@pytest.mark.parametrize("k1, n1, k2, n2, expected", [
+    (56, 70, 48, 80, (0.0524, 0.3339)),    # Newcombe (1998, Table II, example (a)), method 10
+    (9, 10, 3, 10, (0.1705, 0.8090)),     # example (b)
+])
+def test_independent_interval_matches_newcombes_table(k1, n1, k2, n2, expected):
+    a, b = [1] * k1 + [0] * (n1 - k1), [1] * k2 + [0] * (n2 - k2)
+    low, high = stats.independent_difference_interval(a, b)
+    assert (round(low, 4), round(high, 4)) == expected
+
+
+@pytest.mark.parametrize("k1, n1, k2, n2", [(4500, 5000, 9000, 10000), (0, 30, 30, 30), (17, 40, 3, 9)])
+def test_independent_interval_against_scipy_wilson(k1, n1, k2, n2):
+    ci1 = sps.binomtest(k1, n1).proportion_ci(method="wilson")
+    ci2 = sps.binomtest(k2, n2).proportion_ci(method="wilson")
+    p1, p2 = k1 / n1, k2 / n2
+    low = p1 - p2 - math.hypot(p1 - ci1.low, ci2.high - p2)
+    high = p1 - p2 + math.hypot(ci1.high - p1, p2 - ci2.low)
+    got = stats.independent_difference_interval([1] * k1 + [0] * (n1 - k1), [1] * k2 + [0] * (n2 - k2))
+    # Z95 is rounded to 7 digits: agreement to 1e-7
+    assert got == (pytest.approx(max(-1, low), abs=1e-7), pytest.approx(min(1, high), abs=1e-7))
+    assert got[0] <= p1 - p2 <= got[1]
+
+
+def test_independent_interval_covers_truth_about_95_percent():
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(2000):
+        a, b = rng.random(400) < 0.9, rng.random(700) < 0.85
+        low, high = stats.independent_difference_interval(a, b)
+        hits += low <= 0.05 <= high
+    assert 0.93 <= hits / 2000 <= 0.975
+
+
+@pytest.mark.parametrize("a, b, match", [([], [1], "non-empty"), ([1, 2], [1], "booleans or 0/1"),
+                                         ([[1, 0]], [1], "1-D")])
+def test_independent_interval_rejects_bad_arrays(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        stats.independent_difference_interval(a, b)
