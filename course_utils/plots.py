@@ -211,7 +211,8 @@ def conv_diagram(size=5, kernel=3, stride=2, padding=1, positions=None):
 
     Returns the figure. Output size: ``(size + 2·padding − kernel) // stride + 1``.
     """
-    for name, v, least in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1), ("padding", padding, 0)):
+    checks = (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1), ("padding", padding, 0))
+    for name, v, least in checks:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
             raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
     padded = size + 2 * padding
@@ -222,7 +223,8 @@ def conv_diagram(size=5, kernel=3, stride=2, padding=1, positions=None):
         positions = [(0, 0), (0, 1), (1, 0)]
     positions = [(int(i), int(j)) for i, j in positions if i < out and j < out]
     if not 1 <= len(positions) <= len(WINDOW_COLOURS):
-        raise ValueError(f"need 1 to {len(WINDOW_COLOURS)} positions inside the {out}x{out} output, got {positions}")
+        raise ValueError(f"need 1 to {len(WINDOW_COLOURS)} positions inside the {out}x{out} output, "
+                         f"got {positions}")
     fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(4 + 0.45 * padded, 0.45 * padded + 1.4),
                                         gridspec_kw={"width_ratios": [padded, max(out, 2)]})
     for r in range(padded):

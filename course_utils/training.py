@@ -144,8 +144,8 @@ def fit_arrays(model, train, validation, epochs, batch_size=128, callbacks=(), n
 
     (x, y), (x_val, y_val) = train, validation
     if len(x) != len(y) or len(x_val) != len(y_val) or len(x) == 0 or len(x_val) == 0:
-        raise ValueError(f"images and labels must be non-empty and of equal length, got {len(x)} and {len(y)} "
-                         f"(train), {len(x_val)} and {len(y_val)} (validation)")
+        raise ValueError("images and labels must be non-empty and of equal length, got "
+                         f"{len(x)} and {len(y)} (train), {len(x_val)} and {len(y_val)} (validation)")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
     k = int(num_classes or max(np.max(y), np.max(y_val)) + 1)

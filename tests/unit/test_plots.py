@@ -95,7 +95,8 @@ def test_conv_diagram_draws_padding_windows_and_output():
 
 
 @pytest.mark.parametrize("kwargs, match", [(dict(kernel=8), "does not fit"), (dict(stride=0), "stride"),
-                                           (dict(padding=-1), "padding"), (dict(positions=[(5, 5)]), "positions")])
+                                           (dict(padding=-1), "padding"),
+                                           (dict(positions=[(5, 5)]), "positions")])
 def test_conv_diagram_rejects_bad_geometry(kwargs, match):
     with pytest.raises(ValueError, match=match):
         plots.conv_diagram(**kwargs)
