@@ -1,7 +1,8 @@
 """Record chapter metrics to ``build/results.json`` (used by every chapter from notebook 00 on).
 
-Each record carries mode, hardware and date, so every number in the README can be
-traced to a real run. The runner's table and the README table are made from here.
+Each record carries mode, hardware, date and the code's fingerprint (:mod:`course_utils.fingerprint`), so
+every number in the README can be traced to a real run of one version of the code. The runner's table and
+the README table are made from here.
 """
 import contextlib
 import datetime as _dt
@@ -14,6 +15,7 @@ import numpy as np
 
 from . import stats
 from .config import ROOT
+from .fingerprint import code_fingerprint
 from .machine import (
     hardware,  # noqa: F401 (results.hardware: what every record carries)
     is_gpu_hardware,
@@ -45,7 +47,7 @@ def _number(value, name):
 def _store(entry):
     from .config import get_mode
 
-    entry.update({"mode": get_mode(), "hardware": hardware(),
+    entry.update({"mode": get_mode(), "hardware": hardware(), "code": code_fingerprint(),
                   "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     path = results_path()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """``setup()``: what every notebook's first cell runs (introduced in notebook 00).
 
-It imports TensorFlow quietly, seeds, and prints the mode, versions, device, the chapter's expected run time
-(from the recorded runs) and the date.
+It imports TensorFlow quietly, seeds, and prints the mode, versions, device, the code version, the chapter's
+expected run time (from the recorded runs) and the date.
 """
 import contextlib
 import datetime as _dt
@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from .config import MODES, get_mode, set_seed
+from .fingerprint import code_fingerprint
 from .machine import device, hardware, in_colab, is_gpu_hardware
 from .versions import support_problem, version_mismatches
 
@@ -108,8 +109,8 @@ def run_time_lines(mode, gpu, chapter=None, entries=None):
 
 
 def setup(seed=42, quiet=False):
-    """Seed everything, then print mode, versions, device, expected run time and date; warn (one line) if
-    versions differ from the pins.
+    """Seed everything, then print mode, versions, device, code version (:mod:`course_utils.fingerprint`),
+    expected run time and date; warn (one line) if versions differ from the pins.
 
     That is all it does: it imports TensorFlow (:func:`import_tensorflow_quietly`: without its C++ start-up
     log), seeds Python, NumPy and Keras (:func:`course_utils.config.set_seed`) and prints. It changes no
@@ -133,6 +134,7 @@ def setup(seed=42, quiet=False):
         print(f"python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, "
               f"numpy {np.__version__}")
         print(f"device: {dev}; hardware: {hardware()}")
+        print(f"code version: {code_fingerprint()} (a hash of course_utils and the chapters' code cells)")
         for line in run_time_lines(mode, dev.startswith("GPU"), _current_chapter()):
             print(line)
         print(f"date: {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC, seed {seed}")
