@@ -162,3 +162,20 @@ def test_committed_results_render_as_committed_readme():
     assert readme.merge(recorded, []) == recorded
     text = (readme.ROOT / "README.md").read_text()
     assert readme.update_text(text, readme.render(recorded)) == text
+
+
+def test_readme_summarises_the_full_mode_run():
+    from tools import readme
+
+    def seconds(chapter, value, mode="full", hw="2 CPU (AMD EPYC, AVX2)"):
+        return {"chapter": chapter, "name": "notebook_seconds", "value": value, "target": None,
+                "higher_is_better": False, "met": None, "mode": mode, "hardware": hw, "code": "abc123",
+                "date": f"2026-12-0{chapter}T00:00:00+00:00"}
+
+    entries = [seconds("1", 30.0), seconds("3", 1800.0), seconds("3", 90.0, mode="quick")]
+    text = readme.run_summary(entries)
+    assert text.startswith("**The recorded full-mode run** on a CPU: 30 min for chapters 1–3 "
+                           "(ch1 0.5 min, ch3 30 min)")
+    assert "2026-12-01 to 2026-12-03" in text and "code version abc123." in text
+    assert readme.run_summary([seconds("3", 90.0, mode="quick")]) == ""
+    assert readme.render(entries).startswith(text)
