@@ -216,7 +216,7 @@ def mean_interval(values, z=Z95):
     Returns ``(mean, (low, high))``. Example:
         >>> m, (low, high) = mean_interval([1.0, 2.0, 3.0, 4.0])
         >>> round(m, 2), round(low, 4), round(high, 4)
-        (2.5, 1.2349, 3.7651)
+        (2.5, 1.2348, 3.7652)
     """
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or len(v) < 2:

@@ -28,6 +28,9 @@ SMOKE = {
                                           r"batch 4 x 16 tokens: ours, exact GELU .* KerasHub .*\(1\.000\)"]),
     "numpy_vs_keras.py": (["--samples", "512"], [rf"512 images, .*: numpy {NUMBER} s/epoch, keras {NUMBER} "
                                                  rf"s/epoch .*ratio numpy/keras {NUMBER}"]),
+    "ch3_recipe_trials.py": (["--smoke", "--ls", "0.1"],
+                             [rf"epoch  1 +{NUMBER}s loss {NUMBER} train_acc {NUMBER} val {NUMBER}",
+                              r'"v2_flip": \d']),
     "ch6_recipe_trials.py": (["--smoke", "--llrd", "0.8", "--head-mult", "10", "--linear-probe"],
                              [rf"linear probe: val {NUMBER} \(C=",
                               r"learning-rate multipliers: \[0\.8, 1\.0, 10\.0\]",   # 1 block kept
