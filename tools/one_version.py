@@ -15,16 +15,19 @@ code version and all name one hardware.
 the times a chapter quotes are those of this version's run (``python -m tools record`` calls it after the
 runs).
 """
-import json
 import re
 import sys
 from pathlib import Path
 
+import nbformat
+
 from course_utils import results
 from course_utils.config import ROOT
 from course_utils.fingerprint import code_fingerprint
+from course_utils.startup import expected_times, run_time_lines
 
-SETUP_MARK = "# Setup:"
+from .sync_setup_cells import setup_cell
+
 UNRECORDED = ("not recorded yet", "no recorded run yet")
 TOLERANCE = 0.10
 CODE_LINE = re.compile(r"^code version: ([0-9a-f]+)", re.M)
@@ -33,27 +36,14 @@ FULL_TIME = re.compile(r"^expected run time of this chapter in full mode on a CP
 
 
 def _text(output):
-    text = output.get("text", "")
+    """What an output shows as text (a stream, or a display's plain text and Markdown)."""
     data = output.get("data", {})
-    text = text if isinstance(text, str) else "".join(text)
-    for key in ("text/plain", "text/markdown"):
-        value = data.get(key, "")
-        text += value if isinstance(value, str) else "".join(value)
-    return text
-
-
-def _source(cell):
-    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-
-
-def setup_cell(nb):
-    """The code cell starting with ``# Setup:``, or ``None``."""
-    code_cells = (c for c in nb["cells"] if c["cell_type"] == "code")
-    return next((c for c in code_cells if _source(c).startswith(SETUP_MARK)), None)
+    return output.get("text", "") + data.get("text/plain", "") + data.get("text/markdown", "")
 
 
 def setup_output(nb):
-    """The text the setup cell printed; ``""`` if none."""
+    """The text the setup cell (:func:`tools.sync_setup_cells.setup_cell`) printed; ``""`` if none.
+    ``nb`` is an ``nbformat`` notebook."""
     cell = setup_cell(nb)
     return "" if cell is None else "".join(_text(o) for o in cell.get("outputs", []))
 
@@ -102,25 +92,19 @@ def record_problems(entries, fingerprint):
     return problems
 
 
-def full_seconds(entries):
-    """``{chapter: seconds}`` of the newest full-mode ``notebook_seconds`` records."""
-    return {e["chapter"]: e["value"] for e in results.latest(entries)
-            if e["name"] == results.NOTEBOOK_SECONDS and e["mode"] == "full"}
-
-
 def check(notebook_dir=ROOT / "notebooks", store=ROOT / "results" / "recorded.json", fingerprint=None,
           pending=()):
     """All problems of the stored course, chapters in ``pending`` (``"3"``) left out; records of pending
     chapters too."""
     fingerprint = fingerprint or code_fingerprint()
     entries = results.load(store)
-    seconds = full_seconds(entries)
+    seconds = {chapter: value for chapter, (value, _) in expected_times(False, entries)["full"].items()}
     problems, machines = [], {}
     for path in sorted(Path(notebook_dir).glob("[0-9][0-9]_*.ipynb")):
         chapter = str(int(path.name[:2]))
         if chapter in pending:
             continue
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb = nbformat.read(path, as_version=4)
         problems += notebook_problems(nb, path.name, fingerprint, seconds.get(chapter))
         machines[path.name] = hardware_of(nb)
     problems += record_problems([e for e in entries if e["chapter"] not in pending], fingerprint)
@@ -134,8 +118,6 @@ def check(notebook_dir=ROOT / "notebooks", store=ROOT / "results" / "recorded.js
 def refresh_run_times(nb, chapter, entries):
     """Rewrite the "expected run time" lines of ``nb``'s stored setup output from ``entries`` (in place);
     return whether anything changed."""
-    from course_utils.startup import run_time_lines
-
     cell = setup_cell(nb)
     if cell is None:
         return False

@@ -15,6 +15,7 @@ import json
 
 from course_utils import results
 from course_utils.config import ROOT
+from course_utils.startup import _minutes  # the setup cell's rounding of run times: the README quotes alike
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -49,10 +50,6 @@ def merge(recorded, new):
 
 MODE_TITLES = {"full": "Full mode (the default a learner runs)", "quick": "Quick mode (CI, `make test`)"}
 GPU_TITLES = {"full": "Full mode on a GPU", "quick": "Quick mode on a GPU"}
-
-
-def _minutes(seconds):
-    return f"{seconds / 60:.1f} min" if seconds < 600 else f"{seconds / 60:.0f} min"
 
 
 def run_summary(entries):

@@ -1,6 +1,7 @@
 """The stored course is one code version on one machine (tools/one_version.py, fingerprint.py)."""
 import json
 
+import nbformat
 import pytest
 
 from course_utils import fingerprint
@@ -21,7 +22,7 @@ def notebook(code="abc", setup_text=None, extra_outputs=(), cells=None):
              "outputs": [{"output_type": "stream", "name": "stdout", "text": setup_text}]}
     other = {"cell_type": "code", "source": "print(1)", "metadata": {}, "outputs": list(extra_outputs)}
     title = {"cell_type": "markdown", "source": "# Chapter", "metadata": {}}
-    return {"cells": cells or [title, setup, other]}
+    return nbformat.from_dict({"cells": cells or [title, setup, other]})
 
 
 def test_a_current_notebook_passes():
