@@ -137,3 +137,13 @@ def test_fit_student_learns_a_teacher_and_keeps_the_best_epoch():
     acc = distill.fit_student(student, x, teacher, np.full(n, -1), x[:64], label[:64], epochs=4, peak_lr=3e-3,
                               batch_size=32)
     assert len(acc) == 4 and max(acc) > 0.9
+
+
+def test_student_encoder_takes_a_pretrained_mini_bert():
+    from course_utils import bert
+
+    sizes = dict(num_layers=1, num_heads=2, hidden_dim=8, ff_dim=16, max_length=8)
+    mini = bert.build_bert(30, dropout=0.0, norm_first=True, seed=1, **sizes)
+    student = distill.build_student(30, **sizes)
+    student.layers[1].set_weights(mini.get_weights())       # what the chapter's STUDENT_FROM_MINI_BERT does
+    np.testing.assert_array_equal(student.layers[1].predict(ROWS, verbose=0), mini.predict(ROWS, verbose=0))
