@@ -143,7 +143,7 @@ def test_student_encoder_takes_a_pretrained_mini_bert():
     from course_utils import bert
 
     sizes = dict(num_layers=1, num_heads=2, hidden_dim=8, ff_dim=16, max_length=8)
-    mini = bert.build_bert(30, dropout=0.0, norm_first=True, seed=1, **sizes)
-    student = distill.build_student(30, **sizes)
+    mini = bert.build_bert(40, dropout=0.0, norm_first=True, seed=1, **sizes)
+    student = distill.build_student(40, **sizes)
     student.layers[1].set_weights(mini.get_weights())       # what the chapter's STUDENT_FROM_MINI_BERT does
     np.testing.assert_array_equal(student.layers[1].predict(ROWS, verbose=0), mini.predict(ROWS, verbose=0))
