@@ -340,3 +340,44 @@ def table(entries, markdown=False):
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])] + [fmt.format(*r) for r in rows]
     return "\n".join(lines)
+
+
+def record_subsets(chapter, name, correct, target=None):
+    """Record the accuracy of a model trained on several label subsets, with the interval of
+    :func:`course_utils.stats.subset_mean_interval` (spread between subsets included) and its method.
+
+    Args:
+        correct: ``(subsets, examples)`` booleans: the model trained on subset s got test example i right.
+        target: optional bar on the accuracy.
+    """
+    value, (low, high), method = stats.subset_mean_interval(correct)
+    runs = np.atleast_2d(np.asarray(correct))
+    value = _number(value, name)
+    return _store({
+        "chapter": str(chapter), "name": name, "value": value,
+        "target": None if target is None else float(target), "higher_is_better": True,
+        "met": None if target is None else bool(value >= float(target)),
+        "n": int(runs.shape[1]), "subsets": int(runs.shape[0]), "method": method,
+        "ci95": [round(low, 6), round(high, 6)],
+    })
+
+
+def compare_subsets(chapter, name, correct_a, correct_b, target=None):
+    """Like :func:`compare_runs`, for two models trained on the *same* label subsets: the difference, its
+    interval and p-value include the spread between subsets
+    (:func:`course_utils.stats.paired_subset_difference`).
+
+    Args:
+        correct_a, correct_b: ``(subsets, examples)`` booleans of the same shape; row s of both comes from
+            label subset s.
+        target: as in :func:`compare`.
+
+    The entry stores ``value``, ``ci95``, ``p_value``, ``n`` (examples), ``subsets``, ``accuracy_a``,
+    ``accuracy_b`` and ``method``.
+    """
+    _check_target(target)
+    value, (low, high), p, method = stats.paired_subset_difference(correct_a, correct_b)
+    a, b = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (correct_a, correct_b))
+    return _store_comparison(chapter, name, value, low, high, target, n=int(a.shape[1]),
+                             subsets=int(a.shape[0]), p_value=p, accuracy_a=float(a.mean()),
+                             accuracy_b=float(b.mean()), method=method)

@@ -226,3 +226,103 @@ def mean_interval(values, z=Z95):
     mean = float(v.mean())
     half = float(z) * float(v.std(ddof=1)) / math.sqrt(len(v))
     return mean, (mean - half, mean + half)
+
+
+def _subset_runs(values, name):
+    arr = np.asarray(values)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"{name} must be a (subsets, examples) array of per-example outcomes, "
+                         f"got shape {np.shape(values)}")
+    if arr.shape[1] < 2:
+        raise ValueError(f"{name} must judge at least 2 examples, got {arr.shape[1]}")
+    return np.stack([as_outcomes(row, name) for row in arr]).astype(float)
+
+
+def _two_source_interval(subset_values, example_values, z):
+    """mean ± q·SE with SE² = var(subset values)/k + var(example values)/n and Welch–Satterthwaite df."""
+    from scipy import stats as scipy_stats
+
+    k, n = len(subset_values), len(example_values)
+    between = float(np.var(subset_values, ddof=1)) / k if k > 1 else 0.0
+    within = float(np.var(example_values, ddof=1)) / n
+    se2 = between + within
+    parts = [(between, k - 1)] if k > 1 else []
+    parts.append((within, n - 1))
+    df = se2 ** 2 / sum(v * v / d for v, d in parts) if se2 > 0 else float(n - 1)
+    q = float(scipy_stats.t.ppf(0.975, df)) if z is None else float(z)
+    return math.sqrt(se2), q, df
+
+
+def subset_mean_interval(correct, z=None):
+    """The accuracy of a model trained on several label subsets, with a 95 % interval that includes the
+    spread between subsets as well as the test set's sampling noise (chapter 6).
+
+    Args:
+        correct: ``(subsets, examples)`` booleans (or 0/1): the model trained on subset s got test example i
+            right. Every subset is judged on the same test examples.
+        z: ``None`` uses Student's t quantile with Welch–Satterthwaite degrees of freedom; a number overrides.
+
+    With ``k`` subsets, their accuracies ``acc_s`` and ``n`` test examples whose outcome averaged over the
+    subsets is ``c_i``: the estimate is the mean of ``acc_s``, and its standard error combines the two
+    sources of noise, ``SE² = var(acc_s)/k + var(c_i)/n`` (between subsets: another draw of labelled
+    sentences; within: another draw of test sentences). With one subset the first term cannot be measured
+    and the interval covers the test noise only (the method says so). A Wilson interval on all ``k · n``
+    outcomes would treat them as independent and ignore the spread between subsets.
+
+    Returns ``(accuracy, (low, high), method)``, ``method`` a sentence naming how the interval was made.
+    Example:
+        >>> acc, (low, high), _ = subset_mean_interval([[1] * 70 + [0] * 30, [1] * 80 + [0] * 20])
+        >>> round(acc, 2), round(low, 3), round(high, 3)
+        (0.75, 0.533, 0.967)
+    """
+    runs = _subset_runs(correct, "correct")
+    acc = runs.mean(axis=1)
+    se, q, df = _two_source_interval(acc, runs.mean(axis=0), z)
+    mean = float(acc.mean())
+    if len(acc) == 1:
+        method = (f"one label subset: t interval over {runs.shape[1]} test examples only "
+                  "(the spread between subsets is not measured)")
+    else:
+        method = (f"mean of {len(acc)} label subsets; SE^2 = var(subset accuracies)/{len(acc)} + "
+                  f"var(per-example outcomes)/{runs.shape[1]}, "
+                  f"t quantile with {df:.0f} df (Welch-Satterthwaite)")
+    return mean, (max(0.0, mean - q * se), min(1.0, mean + q * se)), method
+
+
+def paired_subset_difference(correct_a, correct_b, z=None):
+    """``acc_a - acc_b`` for two models trained on the *same* label subsets and judged on the same test
+    examples, with a 95 % interval and p-value that include the spread between subsets (chapter 6).
+
+    Args:
+        correct_a, correct_b: ``(subsets, examples)`` booleans (or 0/1), the same shape: row s of both comes
+            from training on label subset s.
+        z: as in :func:`subset_mean_interval`.
+
+    The differences ``d_s = acc_a_s - acc_b_s`` are paired by subset and the per-example differences
+    ``e_i`` (each averaged over the subsets) by test example: ``SE² = var(d_s)/k + var(e_i)/n``, Student's t
+    with Welch–Satterthwaite degrees of freedom, two-sided p-value of "no difference". With one subset it
+    is the paired t-test on the test examples.
+
+    Returns ``(difference, (low, high), p_value, method)``. Example:
+        >>> a = [[1] * 80 + [0] * 20, [1] * 75 + [0] * 25]; b = [[1] * 70 + [0] * 30, [1] * 70 + [0] * 30]
+        >>> round(paired_subset_difference(a, b)[0], 3)
+        0.075
+    """
+    from scipy import stats as scipy_stats
+
+    a, b = _subset_runs(correct_a, "correct_a"), _subset_runs(correct_b, "correct_b")
+    if a.shape != b.shape:
+        raise ValueError("correct_a and correct_b must come from the same label subsets and judge the same "
+                         f"examples: shapes {a.shape} and {b.shape}")
+    d = a.mean(axis=1) - b.mean(axis=1)
+    se, q, df = _two_source_interval(d, a.mean(axis=0) - b.mean(axis=0), z)
+    diff = float(d.mean())
+    if se == 0:
+        p = 1.0 if diff == 0 else 0.0
+    else:
+        p = float(2 * scipy_stats.t.sf(abs(diff) / se, df))
+    method = (f"paired by subset ({len(d)}) and by test example ({a.shape[1]}): SE^2 = var(subset "
+              f"differences)/{len(d)} + var(per-example differences)/{a.shape[1]}, t with {df:.0f} df")
+    return diff, (diff - q * se, diff + q * se), p, method

@@ -36,6 +36,12 @@ SMOKE = {
                               r"learning-rate multipliers: \[0\.8, 1\.0, 10\.0\]",   # 1 block kept
                               rf"epoch 1: val {NUMBER}  test {NUMBER}",
                               rf"samples/s; best val {NUMBER}, test at that epoch {NUMBER}"]),
+    "ch6_distill_trials.py": (["--smoke", "--init", "minibert", "--masked-copies", "1",
+                               "--ngram-samples", "1"],
+                              [rf"teacher validation accuracy {NUMBER}",
+                               r"transfer set: [\d,]+ sentences \([\d,]+ labelled\)",
+                               rf"epoch 1: student validation accuracy {NUMBER}",
+                               rf"best student validation accuracy {NUMBER} \(teacher {NUMBER}\)"]),
     "ch6_pretraining_trials.py": (["--part", "features", "init", "minibert", "--smoke"],
                                   [rf"held-out hidden-word accuracy {NUMBER}",
                                    rf"200 labels: pretrained {NUMBER}  random {NUMBER}  gain [+-]\d",

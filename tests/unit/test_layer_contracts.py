@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import course_utils
-from course_utils import attention, augmentation, bert, embeddings, pretraining, vae
+from course_utils import attention, augmentation, bert, distill, embeddings, pretraining, vae
 
 IDS = np.array([[2, 5, 7, 3, 0, 0], [4, 4, 9, 1, 6, 3]], "int32")      # (2, 6), row 0 padded
 HIDDEN = np.random.default_rng(0).normal(size=(2, 6, 8)).astype("float32")
@@ -161,6 +161,12 @@ CASES = {
     "build_classifier/frozen_encoder": dict(
         make=_frozen_classifier, args=(IDS,), expected_shape=(2, 2), trainable=2,   # the logits Dense
         non_trainable=5, seed_states=2, params=BERT_EMBEDDING_PARAMS + (8 * 2 + 2)),  # frozen embedding
+    "build_student": dict(
+        make=lambda: distill.build_student(12, num_layers=1, num_heads=2, hidden_dim=8, ff_dim=16,
+                                           max_length=6),
+        args=(IDS,), expected_shape=(2, 2), trainable=5 + 16 + 2 + 2,   # pre-LN: + final_norm; + logits
+        seed_states=1 + 3 + 1,                                   # embedding + block + classifier dropouts
+        params=BERT_EMBEDDING_PARAMS + BLOCK_PARAMS + (8 + 8) + (8 * 2 + 2)),
     "build_masked_word_model": dict(
         make=lambda: pretraining.build_masked_word_model(12, 8, seed=0), args=(IDS,), expected_shape=(2, 12),
         trainable=3, params=12 * 8 + (8 * 12 + 12)),             # embedding table + logits kernel, bias

@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils import attention, augmentation, bert, embeddings, finetune, pretraining, vae
+from course_utils import attention, augmentation, bert, distill, embeddings, finetune, pretraining, vae
 
-MODULES = (attention, augmentation, bert, embeddings, finetune, pretraining, vae)
+MODULES = (attention, augmentation, bert, distill, embeddings, finetune, pretraining, vae)
 IDS = np.array([[2, 5, 7, 3, 0, 0], [4, 4, 9, 1, 6, 3]], "int32")   # row 0 is padded
 IMAGES = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
 POSITIONS = np.array([[1, 2], [0, 5]], "int32")
@@ -64,6 +64,8 @@ CASES = {
     "build_mlm": lambda: (bert.build_mlm(bert.build_bert(12, 1, 2, 8, 16, 6), 2),
                           [IDS, POSITIONS], False),
     "build_classifier": lambda: (bert.build_classifier(bert.build_bert(12, 1, 2, 8, 16, 6)), IDS, False),
+    "build_student": lambda: (distill.build_student(12, num_layers=1, num_heads=2, hidden_dim=8, ff_dim=16,
+                                                    max_length=6), IDS, False),
     "build_masked_word_model": lambda: (pretraining.build_masked_word_model(12, 8, seed=0), IDS, False),
     "VAE": lambda: (vae.VAE(latent_dim=2, hidden_units=(16,), seed=0), IMAGES[..., 0], False),
 }

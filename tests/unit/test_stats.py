@@ -306,3 +306,68 @@ def test_independent_interval_covers_truth_about_95_percent():
 def test_independent_interval_rejects_bad_arrays(a, b, match):
     with pytest.raises(ValueError, match=match):
         stats.independent_difference_interval(a, b)
+
+
+def test_subset_mean_interval_by_hand():
+    runs = np.array([[1] * 70 + [0] * 30, [1] * 80 + [0] * 20, [1] * 75 + [0] * 25])
+    acc, (low, high), method = stats.subset_mean_interval(runs)
+    k, n = 3, 100
+    between = np.var(runs.mean(1), ddof=1) / k
+    within = np.var(runs.mean(0), ddof=1) / n
+    se = math.sqrt(between + within)
+    df = se**4 / (between**2 / (k - 1) + within**2 / (n - 1))
+    q = sps.t.ppf(0.975, df)
+    assert acc == pytest.approx(0.75)
+    assert (low, high) == pytest.approx((0.75 - q * se, 0.75 + q * se))
+    assert "3 label subsets" in method
+    # wider than a Wilson interval that treats the 300 outcomes as independent
+    w_low, w_high = stats.wilson_interval(225, 300)
+    assert high - low > w_high - w_low
+
+
+def test_subset_mean_interval_one_subset_says_so_and_spread_widens_it():
+    acc, (low, high), method = stats.subset_mean_interval([1] * 80 + [0] * 20)
+    assert acc == 0.8 and low < 0.8 < high and "not measured" in method
+    same = stats.subset_mean_interval([[1] * 75 + [0] * 25] * 3)[1]
+    spread = stats.subset_mean_interval([[1] * 65 + [0] * 35, [1] * 75 + [0] * 25, [1] * 85 + [0] * 15])[1]
+    assert spread[1] - spread[0] > same[1] - same[0]
+
+
+@pytest.mark.parametrize("a, b, match", [
+    ([[1, 0, 1]], [[1, 0]], "same label subsets"),
+    ([[1, 0, 1], [0, 1, 1]], [[1, 0, 1]], "same label subsets"),
+    ([], [], "subsets, examples"),
+    ([[2, 0, 1]], [[1, 0, 1]], "booleans"),
+])
+def test_paired_subset_difference_rejects_bad_input(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        stats.paired_subset_difference(a, b)
+
+
+def test_paired_subset_difference_by_hand_and_one_subset_is_a_paired_t_test():
+    rng = np.random.default_rng(0)
+    a = (rng.random((3, 200)) < 0.8).astype(int)
+    b = (rng.random((3, 200)) < 0.7).astype(int)
+    diff, (low, high), p, _ = stats.paired_subset_difference(a, b)
+    d, e = a.mean(1) - b.mean(1), a.mean(0) - b.mean(0)
+    se = math.sqrt(np.var(d, ddof=1) / 3 + np.var(e, ddof=1) / 200)
+    assert diff == pytest.approx(d.mean()) and low < diff < high
+    assert (high - low) / 2 >= 1.96 * se * 0.999
+    assert 0 < p < 0.05
+    one = stats.paired_subset_difference(a[:1], b[:1])
+    t = sps.ttest_rel(a[0], b[0])
+    assert one[2] == pytest.approx(t.pvalue, rel=1e-6)
+
+
+def test_record_subsets_and_compare_subsets(build):
+    a = [[1] * 80 + [0] * 20, [1] * 76 + [0] * 24]
+    b = [[1] * 70 + [0] * 30, [1] * 72 + [0] * 28]
+    rec = results.record_subsets("6", "acc_a", a, target=0.7)
+    assert rec["value"] == pytest.approx(0.78) and rec["subsets"] == 2 and rec["n"] == 100
+    assert rec["ci95"][0] < 0.78 < rec["ci95"][1] and rec["met"] and "2 label subsets" in rec["method"]
+    cmp = results.compare_subsets("6", "a_minus_b", a, b, target="better")
+    assert cmp["value"] == pytest.approx(0.07) and cmp["subsets"] == 2 and "p_value" in cmp
+    stored = {e["name"]: e for e in results.load()}
+    assert stored["acc_a"]["method"] == rec["method"] and stored["a_minus_b"]["ci95"] == cmp["ci95"]
+    with pytest.raises(ValueError, match="target"):
+        results.compare_subsets("6", "x", a, b, target="best")
