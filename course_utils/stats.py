@@ -156,6 +156,19 @@ def independent_difference_interval(correct_a, correct_b, z=Z95):
             min(1.0, diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
 
 
+def _outcome_rows(values, name, rows="runs"):
+    """``values`` as a float ``(rows, examples)`` array of 0/1 outcomes (1-D: one row), >= 2 examples."""
+    arr = np.asarray(values)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"{name} must be a ({rows}, examples) array of per-example outcomes, "
+                         f"got shape {np.shape(values)}")
+    if arr.shape[1] < 2:
+        raise ValueError(f"{name} must judge at least 2 examples, got {arr.shape[1]}")
+    return np.stack([as_outcomes(row, name) for row in arr]).astype(float)
+
+
 def paired_mean_difference(correct_a, correct_b, z=None):
     """How much better A is than B, averaged over several runs of each, judged on the *same* examples.
 
@@ -176,22 +189,11 @@ def paired_mean_difference(correct_a, correct_b, z=None):
     """
     from scipy import stats as scipy_stats
 
-    runs = []
-    for name, values in (("correct_a", correct_a), ("correct_b", correct_b)):
-        arr = np.asarray(values)
-        if arr.ndim == 1:
-            arr = arr[None]
-        if arr.ndim != 2 or arr.size == 0:
-            raise ValueError(f"{name} must be a (runs, examples) array of per-example outcomes, "
-                             f"got shape {np.shape(values)}")
-        runs.append(np.stack([as_outcomes(row, name) for row in arr]).astype(float))
-    a, b = runs
+    a, b = _outcome_rows(correct_a, "correct_a"), _outcome_rows(correct_b, "correct_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError("correct_a and correct_b must judge the same examples: "
                          f"{a.shape[1]} and {b.shape[1]} examples")
     n = a.shape[1]
-    if n < 2:
-        raise ValueError(f"need at least 2 examples for a t-interval, got {n}")
     d = a.mean(axis=0) - b.mean(axis=0)
     mean, se = float(d.mean()), float(d.std(ddof=1) / math.sqrt(n))
     q = float(scipy_stats.t.ppf(0.975, n - 1)) if z is None else float(z)
@@ -228,16 +230,6 @@ def mean_interval(values, z=Z95):
     return mean, (mean - half, mean + half)
 
 
-def _subset_runs(values, name):
-    arr = np.asarray(values)
-    if arr.ndim == 1:
-        arr = arr[None]
-    if arr.ndim != 2 or arr.size == 0:
-        raise ValueError(f"{name} must be a (subsets, examples) array of per-example outcomes, "
-                         f"got shape {np.shape(values)}")
-    if arr.shape[1] < 2:
-        raise ValueError(f"{name} must judge at least 2 examples, got {arr.shape[1]}")
-    return np.stack([as_outcomes(row, name) for row in arr]).astype(float)
 
 
 def _two_source_interval(subset_values, example_values, z):
@@ -277,7 +269,7 @@ def subset_mean_interval(correct, z=None):
         >>> round(acc, 2), round(low, 3), round(high, 3)
         (0.75, 0.533, 0.967)
     """
-    runs = _subset_runs(correct, "correct")
+    runs = _outcome_rows(correct, "correct", "subsets")
     acc = runs.mean(axis=1)
     se, q, df = _two_source_interval(acc, runs.mean(axis=0), z)
     mean = float(acc.mean())
@@ -312,7 +304,7 @@ def paired_subset_difference(correct_a, correct_b, z=None):
     """
     from scipy import stats as scipy_stats
 
-    a, b = _subset_runs(correct_a, "correct_a"), _subset_runs(correct_b, "correct_b")
+    a, b = _outcome_rows(correct_a, "correct_a", "subsets"), _outcome_rows(correct_b, "correct_b", "subsets")
     if a.shape != b.shape:
         raise ValueError("correct_a and correct_b must come from the same label subsets and judge the same "
                          f"examples: shapes {a.shape} and {b.shape}")
