@@ -194,8 +194,11 @@ def predict_logits(model, x, batch_size=128):
     return result
 
 
+EAGER_STEPS = 32   # fine_tune's default: runs this short skip tracing graphs (chapter 6's tiny label sets)
+
+
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size=32, warmup=0.1,
-              weight_decay=0.01, patience=2, verbose=0, callbacks=(), group_by_length=False):
+              weight_decay=0.01, patience=2, verbose=0, callbacks=(), group_by_length=False, run_eagerly=None):
     """Fit with AdamW, warm-up + linear decay and early stopping on validation accuracy (best weights kept).
 
     ``callbacks`` are added to the fit.
@@ -205,13 +208,18 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size
     models and for KerasHub tasks built with ``preprocessor=None`` (fed KerasHub's input dict). Without it,
     our models get ``fit(x, y, shuffle=True)``. KerasHub tasks need it: given arrays, their ``fit`` batches
     them in order and ignores ``shuffle=True``.
+    ``run_eagerly=None`` runs a short fit (at most :data:`EAGER_STEPS` optimizer steps) eagerly: tracing the
+    training, validation and prediction graphs costs seconds per new model, more than a few dozen eager steps
+    of a small model. ``True`` / ``False`` force one way. The arithmetic is the same either way.
     Returns ``(history, samples_per_second)``.
     """
     steps = epochs * -(-len(y_train) // batch_size)
+    if run_eagerly is None:
+        run_eagerly = steps <= EAGER_STEPS
     schedule = WarmupLinearDecay(peak_lr, int(warmup * steps), steps)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"], jit_compile=False)
+                  metrics=["accuracy"], jit_compile=False, run_eagerly=run_eagerly)
     clock = TrainingClock()   # training seconds per epoch, validation excluded
     stop = keras.callbacks.EarlyStopping("val_accuracy", patience=patience, restore_best_weights=True)
     if _is_keras_hub_task(model) and not group_by_length:

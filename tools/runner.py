@@ -64,7 +64,16 @@ def run_notebook(path, out_path, timeout=None, progress=None):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(Path(path).parent)}})
     if progress is not None:
-        client.on_cell_executed = lambda **kw: progress.update(1)
+        started = {}
+        client.on_cell_start = lambda cell, cell_index, **kw: started.update(t=time.time())
+
+        def done(cell, cell_index, **kw):
+            progress.update(1)
+            seconds = time.time() - started.get("t", time.time())
+            if seconds >= 30:   # a live trace of where a long run spends its time
+                progress.write(f"  cell {cell_index}: {seconds:.0f} s")
+
+        client.on_cell_executed = done
     try:
         client.execute()
     finally:

@@ -82,3 +82,24 @@ def test_length_batches_pipeline_reshuffles_every_epoch_of_fit():
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(batches.as_tf_dataset(), epochs=3, verbose=0, callbacks=[Spy()], shuffle=False)
     assert [o.tolist() != seen[0].tolist() for o in seen[1:]] == [True, True]
+
+
+def test_fine_tune_runs_short_fits_eagerly_with_the_same_arithmetic():
+    rng = np.random.default_rng(1)
+    X = rng.integers(1, 10, size=(48, 6)).astype("int32")
+    y = (X == 1).any(axis=1).astype("int32")
+
+    def fit(epochs, **kw):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6,), dtype="int32"), keras.layers.Embedding(10, 8),
+                                  keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(2)])
+        finetune.fine_tune(model, X, y, X, y, epochs=epochs, peak_lr=5e-2, batch_size=16, patience=epochs,
+                           **kw)
+        return model
+
+    assert fit(2).run_eagerly                                       # 6 steps <= EAGER_STEPS
+    assert not fit(finetune.EAGER_STEPS // 3 + 1).run_eagerly       # 3 steps an epoch, one epoch too many
+    eager, graph = fit(2), fit(2, run_eagerly=False)
+    assert not graph.run_eagerly
+    for a, b in zip(eager.get_weights(), graph.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
