@@ -146,7 +146,14 @@ def main(argv=None):
     ids, source = distill.transfer_set(np.concatenate(parts), exclude=[X_val, encode(splits["test"][0])])
     labels = np.where(source < len(y_train), y_train[np.minimum(source, len(y_train) - 1)], -1)
     t0 = time.perf_counter()
-    teacher_logits = finetune.predict_logits(teacher, ids)
+    key = f"seq{seq_len}_m{args.masked_copies}_n{args.ngram_samples}_r{args.mask_rate}_u{args.unlabelled}_s{args.seed}"
+    logits_cache = None if args.smoke else cache.parent / f"teacher_logits_{key}.npy"
+    if logits_cache is not None and logits_cache.exists():   # the same teacher and transfer set as before
+        teacher_logits = np.load(logits_cache)
+    else:
+        teacher_logits = finetune.predict_logits(teacher, ids)
+        if logits_cache is not None:
+            np.save(logits_cache, teacher_logits)
     print(f"transfer set: {len(ids):,} sentences ({int((labels >= 0).sum()):,} labelled); teacher logits in "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
 
