@@ -52,6 +52,8 @@ def parse_args(argv=None):
     p.add_argument("--init", choices=["random", "minibert"], default="random",
                    help="minibert: the student's encoder first pretrained with masked-language modelling "
                         "(a short run of the chapter's recipe)")
+    p.add_argument("--vocab", type=int, default=6000,
+                   help="the student's vocabulary: the most frequent pieces of the corpus (0: all of MiniLM's)")
     p.add_argument("--seq-len", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one epoch: checks that the script runs")
@@ -130,9 +132,13 @@ def main(argv=None):
     # the chapter's small vocabulary: the most frequent pieces of the unlabelled corpus
     specials = [tokenizer.token_to_id(t) for t in text.SPECIAL_TOKENS]
     corpus_ids = [np.asarray(t) for t in tokenizer(corpus[:2000] if args.smoke else corpus)]
-    vocab = 500 if args.smoke else 6000
-    old_to_new, _ = text.shrink_vocabulary(corpus_ids, vocab, tokenizer.vocabulary_size(), specials,
-                                           tokenizer.token_to_id("[UNK]"))
+    vocab = 500 if args.smoke else args.vocab
+    if vocab:
+        old_to_new, _ = text.shrink_vocabulary(corpus_ids, vocab, tokenizer.vocabulary_size(), specials,
+                                               tokenizer.token_to_id("[UNK]"))
+    else:                                            # MiniLM's own vocabulary: no piece becomes [UNK]
+        vocab = tokenizer.vocabulary_size()
+        old_to_new = np.arange(vocab)
     mask_id = tokenizer.token_to_id("[MASK]")
 
     base = np.concatenate([X_train, X_unl])
@@ -176,7 +182,7 @@ def main(argv=None):
           f"best student validation accuracy {max(acc):.4f} "
           f"(teacher {teacher_val:.4f}); knobs: T={args.temperature} alpha={args.alpha} epochs={args.epochs} "
           f"lr={args.lr} masked_copies={args.masked_copies} ngram_samples={args.ngram_samples} "
-          f"init={args.init}", flush=True)
+          f"init={args.init} vocab={vocab} layers={args.layers}", flush=True)
 
 
 if __name__ == "__main__":
