@@ -198,7 +198,8 @@ EAGER_STEPS = 32   # fine_tune's default: runs this short skip tracing graphs (c
 
 
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size=32, warmup=0.1,
-              weight_decay=0.01, patience=2, verbose=0, callbacks=(), group_by_length=False, run_eagerly=None):
+              weight_decay=0.01, patience=2, verbose=0, callbacks=(), group_by_length=False,
+              run_eagerly=None):
     """Fit with AdamW, warm-up + linear decay and early stopping on validation accuracy (best weights kept).
 
     ``callbacks`` are added to the fit.

@@ -53,7 +53,7 @@ def parse_args(argv=None):
                    help="minibert: the student's encoder first pretrained with masked-language modelling "
                         "(a short run of the chapter's recipe)")
     p.add_argument("--vocab", type=int, default=6000,
-                   help="the student's vocabulary: the most frequent pieces of the corpus (0: all of MiniLM's)")
+                   help="the student's vocabulary: the corpus's most frequent pieces (0: all of MiniLM's)")
     p.add_argument("--seq-len", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one epoch: checks that the script runs")
@@ -152,7 +152,8 @@ def main(argv=None):
     ids, source = distill.transfer_set(np.concatenate(parts), exclude=[X_val, encode(splits["test"][0])])
     labels = np.where(source < len(y_train), y_train[np.minimum(source, len(y_train) - 1)], -1)
     t0 = time.perf_counter()
-    key = f"seq{seq_len}_m{args.masked_copies}_n{args.ngram_samples}_r{args.mask_rate}_u{args.unlabelled}_s{args.seed}"
+    key = (f"seq{seq_len}_m{args.masked_copies}_n{args.ngram_samples}_r{args.mask_rate}_u{args.unlabelled}"
+           f"_s{args.seed}")
     logits_cache = None if args.smoke else cache.parent / f"teacher_logits_{key}.npy"
     if logits_cache is not None and logits_cache.exists():   # the same teacher and transfer set as before
         teacher_logits = np.load(logits_cache)
