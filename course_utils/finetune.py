@@ -194,7 +194,7 @@ def predict_logits(model, x, batch_size=128):
     return result
 
 
-EAGER_STEPS = 32   # fine_tune's default: runs this short skip tracing graphs (chapter 6's tiny label sets)
+EAGER_STEPS = 32   # fine_tune runs fits of at most this many steps eagerly (chapter 6's tiny label sets)
 
 
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs, peak_lr, batch_size=32, warmup=0.1,
