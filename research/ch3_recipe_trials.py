@@ -20,7 +20,7 @@ import tensorflow as tf
 from keras import layers
 from sklearn.model_selection import train_test_split
 
-from course_utils import augmentation, data, training
+from course_utils import augmentation, data, stats, training
 
 p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 p.add_argument("--model", default="ours", choices=["ours", "plain", "article"])
@@ -37,6 +37,10 @@ p.add_argument("--width", type=int, default=32)
 p.add_argument("--ntrain", type=int, default=0, help="a stratified training subset of this size")
 p.add_argument("--shift", type=int, default=2, help="largest random shift in pixels (0: flips only)")
 p.add_argument("--drop", type=float, default=0.5, help="dropout before the classifier")
+p.add_argument("--ema", type=float, default=0.0,
+               help="also keep a moving average of the weights with this momentum per step (0: none)")
+p.add_argument("--erase", type=float, default=0.0,
+               help="random erasing: the share of training images that get a random zero rectangle (0: none)")
 p.add_argument("--smoke", action="store_true", help="512 training images, 1 epoch")
 a = p.parse_args()
 if a.smoke:
@@ -88,32 +92,93 @@ def ours(width=a.width, aug=not a.noaug, bn=not a.nobn):
 
 
 model = {"ours": ours, "plain": plain, "article": article}[a.model]()
-optimizer = keras.optimizers.AdamW(a.lr, weight_decay=a.wd) if a.wd else keras.optimizers.Adam(a.lr)
+ema = dict(use_ema=True, ema_momentum=a.ema) if a.ema else {}
+optimizer = (keras.optimizers.AdamW(a.lr, weight_decay=a.wd, **ema) if a.wd
+             else keras.optimizers.Adam(a.lr, **ema))
 model.compile(optimizer=optimizer, metrics=["categorical_accuracy"],
               loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=a.ls))
 steps = -(-len(y_tr) // a.bs)
 callbacks = [] if a.const else [training.CosineToBudget(a.lr, a.epochs * steps)]
-batches = training.no_autotune(tf.data.Dataset.from_tensor_slices((x_tr, np.eye(10, dtype="float32")[y_tr]))
-                               .shuffle(len(y_tr), seed=a.seed).batch(a.bs).repeat().prefetch(2))
+
+
+def erase(x, y):
+    """Random erasing: a share `a.erase` of the images gets a zero rectangle of 3-13 px per side."""
+    n = tf.shape(x)[0]
+    centre = tf.random.uniform((2, n, 1, 1), 0, 28, dtype=tf.int32)
+    half = tf.random.uniform((2, n, 1, 1), 1, 7, dtype=tf.int32)
+    i, j = tf.range(28)[None, :, None], tf.range(28)[None, None, :]
+    box = (tf.abs(i - centre[0]) <= half[0]) & (tf.abs(j - centre[1]) <= half[1])
+    box &= (tf.random.uniform((n, 1, 1)) < a.erase)
+    return x * tf.cast(~box, x.dtype)[..., None], y
+
+
+batches = tf.data.Dataset.from_tensor_slices((x_tr, np.eye(10, dtype="float32")[y_tr])).shuffle(
+    len(y_tr), seed=a.seed).batch(a.bs)
+if a.erase:
+    batches = batches.map(erase)
+batches = training.no_autotune(batches.repeat().prefetch(2))
+
+
+def shifted(x, dy, dx):
+    """Images moved by (dy, dx) whole pixels, zeros shifted in."""
+    out = np.zeros_like(x)
+    out[:, max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)] = \
+        x[:, max(-dy, 0):28 + min(-dy, 0), max(-dx, 0):28 + min(-dx, 0)]
+    return out
+
+
+VIEWS = {"none": [(False, 0, 0)], "flip": [(False, 0, 0), (True, 0, 0)],
+         "flip+shift": [(f, dy, dx) for f in (False, True)
+                        for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))]}
+
+
+def correct(x, y, views="none"):
+    """Per image: right or not, with the softmax averaged over the test-time views."""
+    probs = 0
+    for flip, dy, dx in VIEWS[views]:
+        view = shifted(x[:, :, ::-1] if flip else x, dy, dx)
+        logits = model.predict(view, batch_size=512, verbose=0)
+        probs = probs + keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+    return probs.argmax(1) == y
 
 
 def accuracy(x, y, flip=False):
-    probs = keras.ops.convert_to_numpy(keras.ops.softmax(model.predict(x, batch_size=512, verbose=0)))
-    if flip:
-        probs = probs + keras.ops.convert_to_numpy(
-            keras.ops.softmax(model.predict(x[:, :, ::-1], batch_size=512, verbose=0)))
-    return float((probs.argmax(1) == y).mean())
+    return float(correct(x, y, "flip" if flip else "none").mean())
 
 
-val, start = [], time.perf_counter()
-for epoch in range(a.epochs):
-    t0 = time.perf_counter()
-    h = model.fit(batches, steps_per_epoch=steps, epochs=epoch + 1, initial_epoch=epoch, callbacks=callbacks,
-                  shuffle=False, verbose=0)
-    seconds = time.perf_counter() - t0
-    val.append(accuracy(x_v1, y_v1))
-    print(f"epoch {epoch + 1:2d} {seconds:5.1f}s loss {h.history['loss'][-1]:.4f} "
-          f"train_acc {h.history['categorical_accuracy'][-1]:.4f} val {val[-1]:.4f}", flush=True)
+class EpochLog(keras.callbacks.Callback):
+    """Validation accuracy after every epoch (of the raw weights); the last epoch's raw weights."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self.t0
+        val.append(accuracy(x_v1, y_v1))
+        self.raw = model.get_weights()
+        print(f"epoch {epoch + 1:2d} {seconds:5.1f}s loss {logs['loss']:.4f} "
+              f"train_acc {logs['categorical_accuracy']:.4f} val {val[-1]:.4f}", flush=True)
+
+
+# One fit for the whole budget: Keras replaces the weights by their moving average at the end of every fit
+# (optimizer.finalize_variable_values), so a fit per epoch would pull training back to the average each epoch.
+val, start, log = [], time.perf_counter(), EpochLog()
+model.fit(batches, steps_per_epoch=steps, epochs=a.epochs, callbacks=[*callbacks, log], shuffle=False,
+          verbose=0)
+averaged = model.get_weights()
+outcomes = {}
+for weights in ["raw", "ema"] if a.ema else ["raw"]:
+    model.set_weights(log.raw if weights == "raw" else averaged)
+    for views in VIEWS:
+        outcomes[f"{weights}, {views}"] = (correct(x_v1, y_v1, views), correct(x_v2, y_v2, views))
+base = outcomes["raw, none"]
+for name, (ok1, ok2) in outcomes.items():
+    both = np.concatenate([ok1, ok2])
+    low, high = stats.paired_difference_interval(both, np.concatenate(base))
+    diff = both.mean() - np.concatenate(base).mean()
+    print(f"{name:18s} validation {ok1.mean():.4f}  second validation {ok2.mean():.4f}  "
+          f"both {both.mean():.4f}  minus raw, none {diff:+.4f} [{low:+.4f}, {high:+.4f}]", flush=True)
+model.set_weights(log.raw)
 print(json.dumps(dict(args=vars(a), best=max(val), best_epoch=int(np.argmax(val)) + 1, last=val[-1],
                       last_flip=accuracy(x_v1, y_v1, True), v2=accuracy(x_v2, y_v2),
                       v2_flip=accuracy(x_v2, y_v2, True), seconds=time.perf_counter() - start)), flush=True)
