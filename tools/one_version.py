@@ -6,6 +6,7 @@ A stored chapter (``notebooks/NN_*.ipynb``) passes when
 - its setup output names the current code version (:func:`course_utils.fingerprint.code_fingerprint`) and the
   same hardware as the other chapters' setup outputs and the full-mode records;
 - no output says a run is "not recorded yet" / "no recorded run yet";
+- every figure it draws is stored (:func:`figure_problems`);
 - the full-mode run time its setup output quotes is within 10 % of the chapter's recorded
   ``notebook_seconds``.
 The full-mode records of ``results/recorded.json`` (the README's tables) pass when each carries the current
@@ -65,6 +66,7 @@ def notebook_problems(nb, name, fingerprint, seconds=None):
             for phrase in UNRECORDED:
                 if phrase in _text(output):
                     problems.append(f"{name}: an output says {phrase!r}")
+    problems += figure_problems(nb, name)
     quoted = FULL_TIME.search(out)
     if seconds is not None and quoted:
         minutes = float(quoted.group(1))
@@ -73,6 +75,23 @@ def notebook_problems(nb, name, fingerprint, seconds=None):
         if abs(minutes - seconds / 60) > slack:
             problems.append(f"{name}: the setup output quotes about {minutes} min in full mode, the record "
                             f"says {seconds / 60:.1f} min")
+    return problems
+
+
+def _has_image(cell):
+    return any(key.startswith("image/") for o in cell.get("outputs", []) for key in o.get("data", {}))
+
+
+def figure_problems(nb, name):
+    """Figures missing from stored outputs: a cell that calls ``plt.show()`` with no image among its outputs,
+    or a notebook that plots and stores no image at all. A kernel run with a non-inline Matplotlib backend
+    (``MPLBACKEND=Agg``) draws nothing into the notebook, and its stored outputs lose every figure."""
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    problems = [f"{name}: cell {nb['cells'].index(c)} calls plt.show() but stores no figure"
+                for c in code if "plt.show()" in c["source"] and not _has_image(c)]
+    plots = any(re.search(r"\b(plt|plots)\.", c["source"]) for c in code)
+    if plots and not any(_has_image(c) for c in code) and not problems:
+        problems.append(f"{name}: the notebook plots but stores no figure")
     return problems
 
 
