@@ -10,7 +10,7 @@ from tools import one_version
 # Chapters whose stored outputs fail the check: an earlier code version, or their figures missing (they were
 # run with MPLBACKEND=Agg). Re-record: `python -m tools record N`. A chapter leaves this set when it passes
 # (the last test fails if a listed chapter already passes).
-PENDING = {"3", "6"}
+PENDING = {"6"}
 HW = "2 CPU (AMD EPYC, AVX2)"
 
 
