@@ -86,11 +86,11 @@ def figure_problems(nb, name):
     """Figures missing from stored outputs: a cell that calls ``plt.show()`` with no image among its outputs,
     or a notebook that plots and stores no image at all. A kernel run with a non-inline Matplotlib backend
     (``MPLBACKEND=Agg``) draws nothing into the notebook, and its stored outputs lose every figure."""
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    problems = [f"{name}: cell {nb['cells'].index(c)} calls plt.show() but stores no figure"
-                for c in code if "plt.show()" in c["source"] and not _has_image(c)]
-    plots = any(re.search(r"\b(plt|plots)\.", c["source"]) for c in code)
-    if plots and not any(_has_image(c) for c in code) and not problems:
+    code = {i: c for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"}
+    problems = [f"{name}: cell {i} calls plt.show() but stores no figure"
+                for i, c in code.items() if "plt.show()" in c["source"] and not _has_image(c)]
+    plots = any(re.search(r"\b(plt|plots)\.", c["source"]) for c in code.values())
+    if not problems and plots and not any(_has_image(c) for c in code.values()):
         problems.append(f"{name}: the notebook plots but stores no figure")
     return problems
 

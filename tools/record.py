@@ -13,7 +13,6 @@ For maintainers (a learner's ``make course`` writes to ``build/`` and never touc
 Then ``python -m tools one-version`` says whether the stored course is one version on one machine.
 Run it alone on an idle machine: the run times it records are the ones learners are told.
 """
-import os
 import sys
 
 from course_utils import results
@@ -25,9 +24,6 @@ def main(argv=None):
 
     from . import one_version, readme, runner
 
-    # The kernels inherit this environment: with a non-inline Matplotlib backend (MPLBACKEND=Agg, as test runs
-    # set it) plt.show() draws nothing into the notebook and the stored outputs would lose every figure.
-    os.environ.pop("MPLBACKEND", None)
     argv = list(sys.argv[1:] if argv is None else argv)
     everything = [int(p.name[:2]) for p in runner.find_notebooks(ROOT / "notebooks")]
     chapters = sorted({int(a) for a in argv} if argv else set(everything))

@@ -99,6 +99,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.mode:
         os.environ["COURSE_MODE"] = a.mode  # the kernels inherit it
+    # The kernels inherit the environment: with a non-inline Matplotlib backend (MPLBACKEND=Agg, as test runs
+    # set it) plt.show() draws nothing into the notebook, and the written outputs would have no figure.
+    os.environ.pop("MPLBACKEND", None)
     from course_utils.config import get_mode
 
     mode = get_mode()
