@@ -7,14 +7,17 @@ A stored chapter (``notebooks/NN_*.ipynb``) passes when
   same hardware as the other chapters' setup outputs and the full-mode records;
 - no output says a run is "not recorded yet" / "no recorded run yet";
 - every figure it draws is stored (:func:`figure_problems`);
-- the full-mode run time its setup output quotes is within 10 % of the chapter's recorded
-  ``notebook_seconds``.
-The full-mode records of ``results/recorded.json`` (the README's tables) pass when each carries the current
+- the run times its setup output quotes (full and quick mode) are within 10 % of the chapter's recorded
+  ``notebook_seconds`` in that mode;
+- a chapter table (notebook 00's: chapter, quick mode, full mode) shows each chapter's recorded run times as
+  the notebook prints them (:func:`duration`) and names one machine.
+The records of ``results/recorded.json`` (the README's tables, both modes) pass when each carries the current
 code version and all name one hardware.
 
-:func:`refresh_run_times` rewrites the "expected run time" lines of a stored setup output from the records, so
-the times a chapter quotes are those of this version's run (``python -m tools record`` calls it after the
-runs).
+:func:`refresh` rewrites the run times a stored notebook quotes (its setup output, a chapter table) from the
+records, so that the times the course quotes are those of this version's runs: chapter 0 runs before the
+others' quick-mode times are recorded and before its own run ends (``python -m tools readme`` calls it after
+merging new records, and ``python -m tools record`` calls that).
 """
 import re
 import sys
@@ -33,7 +36,10 @@ UNRECORDED = ("not recorded yet", "no recorded run yet")
 TOLERANCE = 0.10
 CODE_LINE = re.compile(r"^code version: ([0-9a-f]+)", re.M)
 HARDWARE_LINE = re.compile(r"; hardware: (.+)$", re.M)
-FULL_TIME = re.compile(r"^expected run time of this chapter in full mode on a CPU: about ([\d.]+) min", re.M)
+TIME_LINE = re.compile(
+    r"^expected run time of this chapter in (full|quick) mode on a CPU: about ([\d.]+) min", re.M)
+TABLE_HEAD = "| # | notebook | what you build | quick mode | full mode |"
+MACHINES_LINE = re.compile(r"^recorded on: (.*)$", re.M)
 
 
 def _text(output):
@@ -52,7 +58,8 @@ def setup_output(nb):
 def notebook_problems(nb, name, fingerprint, seconds=None):
     """What is wrong with one stored notebook: a list of lines (empty: it passes).
 
-    ``seconds``: the chapter's recorded full-mode ``notebook_seconds`` (``None``: not checked)."""
+    ``seconds``: the chapter's recorded ``notebook_seconds`` by mode, ``{"full": 1693.4, "quick": 150.2}``
+    (a mode left out, or ``None``: not checked)."""
     problems = []
     out = setup_output(nb)
     code = CODE_LINE.search(out)
@@ -67,15 +74,88 @@ def notebook_problems(nb, name, fingerprint, seconds=None):
                 if phrase in _text(output):
                     problems.append(f"{name}: an output says {phrase!r}")
     problems += figure_problems(nb, name)
-    quoted = FULL_TIME.search(out)
-    if seconds is not None and quoted:
-        minutes = float(quoted.group(1))
+    for mode, quoted in TIME_LINE.findall(out):
+        recorded = (seconds or {}).get(mode)
+        if recorded is None:
+            continue
+        minutes = float(quoted)
         # the line rounds to 0.1 min (1 min from 10 min on): allow that on top of the 10 %
-        slack = TOLERANCE * seconds / 60 + (0.5 if minutes >= 10 else 0.05)
-        if abs(minutes - seconds / 60) > slack:
-            problems.append(f"{name}: the setup output quotes about {minutes} min in full mode, the record "
-                            f"says {seconds / 60:.1f} min")
+        slack = TOLERANCE * recorded / 60 + (0.5 if minutes >= 10 else 0.05)
+        if abs(minutes - recorded / 60) > slack:
+            problems.append(f"{name}: the setup output quotes about {minutes} min in {mode} mode, the record "
+                            f"says {recorded / 60:.1f} min")
     return problems
+
+
+def duration(seconds):
+    """A run time as notebook 00's chapter table prints it (the notebook's own ``duration``)."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _table_rows(markdown):
+    """``(line index, chapter, quick, full)`` of each body row of a chapter table."""
+    for i, line in enumerate(markdown.split("\n")):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0].isdigit() and len(cells) >= 3:
+            yield i, cells[0], cells[-2], cells[-1]
+
+
+def _table_cells(nb):
+    """The code cells whose outputs hold a chapter table (notebook 00's)."""
+    return [c for c in nb["cells"] if c["cell_type"] == "code"
+            and any(TABLE_HEAD in o.get("data", {}).get("text/markdown", "") for o in c.get("outputs", []))]
+
+
+def table_problems(nb, name, entries, skip=()):
+    """A chapter table's run times that differ from the records (:func:`duration` of each chapter's
+    ``notebook_seconds`` in each mode; chapters in ``skip`` left out), and a "recorded on" line that names
+    other than one machine."""
+    times = expected_times(False, entries)
+    problems = []
+    for cell in _table_cells(nb):
+        for output in cell["outputs"]:
+            for _, chapter, *shown in _table_rows(output.get("data", {}).get("text/markdown", "")):
+                for mode, text in zip(("quick", "full"), shown):
+                    if chapter in skip:
+                        continue
+                    rec = times[mode].get(chapter)
+                    want = duration(rec[0]) if rec else None
+                    if text != want:
+                        problems.append(f"{name}: the chapter table shows {text!r} for chapter {chapter} in "
+                                        f"{mode} mode, the record says {want or 'nothing'}")
+            found = MACHINES_LINE.search(output.get("text", ""))
+            if found and len(found.group(1).split("; ")) != 1:
+                problems.append(f"{name}: the chapter table names several machines: {found.group(1)}")
+    return problems
+
+
+def refresh_table(nb, entries):
+    """Rewrite a chapter table's run times and its "recorded on" line from ``entries`` (in place); return
+    whether anything changed. Chapter 0 prints its table before its own run ends and before the quick-mode
+    runs of the same version are recorded: the numbers are put right after those runs."""
+    times = expected_times(False, entries)
+    machines = "; ".join(sorted({hw for mode in times.values() for _, hw in mode.values()}))
+    changed = False
+    for cell in _table_cells(nb):
+        for output in cell["outputs"]:
+            markdown = output.get("data", {}).get("text/markdown")
+            if markdown is not None:
+                lines = markdown.split("\n")
+                for i, chapter, *_ in _table_rows(markdown):
+                    cells = lines[i].strip().strip("|").split("|")
+                    for k, mode in ((-2, "quick"), (-1, "full")):
+                        if chapter in times[mode]:
+                            cells[k] = f" {duration(times[mode][chapter][0])} "
+                    lines[i] = "|" + "|".join(cells) + "|"
+                new = "\n".join(lines)
+                if new != markdown:
+                    output["data"]["text/markdown"], changed = new, True
+            text = output.get("text")
+            if text and MACHINES_LINE.search(text) and machines:
+                new = MACHINES_LINE.sub(f"recorded on: {machines}", text)
+                if new != text:
+                    output["text"], changed = new, True
+    return changed
 
 
 def _has_image(cell):
@@ -101,13 +181,13 @@ def hardware_of(nb):
 
 
 def record_problems(entries, fingerprint):
-    """Full-mode records that are not of this code version, or not all of one hardware."""
-    full = [e for e in entries if e.get("mode") == "full"]
-    problems = [f"record {e['chapter']}/{e['name']}: code version {e.get('code') or 'missing'}, "
-                f"not {fingerprint}" for e in full if e.get("code") != fingerprint]
-    machines = sorted({e["hardware"] for e in full})
+    """Records (either mode) that are not of this code version, or not all of one hardware."""
+    problems = [f"record {e['chapter']}/{e['name']} ({e.get('mode')} mode): code version "
+                f"{e.get('code') or 'missing'}, not {fingerprint}"
+                for e in entries if e.get("code") != fingerprint]
+    machines = sorted({e["hardware"] for e in entries})
     if len(machines) > 1:
-        problems.append("full-mode records come from several machines: " + "; ".join(machines))
+        problems.append("records come from several machines: " + "; ".join(machines))
     return problems
 
 
@@ -117,7 +197,9 @@ def check(notebook_dir=ROOT / "notebooks", store=ROOT / "results" / "recorded.js
     chapters too."""
     fingerprint = fingerprint or code_fingerprint()
     entries = results.load(store)
-    seconds = {chapter: value for chapter, (value, _) in expected_times(False, entries)["full"].items()}
+    times = expected_times(False, entries)
+    seconds = {chapter: {mode: times[mode][chapter][0] for mode in times if chapter in times[mode]}
+               for mode_times in times.values() for chapter in mode_times}
     problems, machines = [], {}
     for path in sorted(Path(notebook_dir).glob("[0-9][0-9]_*.ipynb")):
         chapter = str(int(path.name[:2]))
@@ -125,10 +207,11 @@ def check(notebook_dir=ROOT / "notebooks", store=ROOT / "results" / "recorded.js
             continue
         nb = nbformat.read(path, as_version=4)
         problems += notebook_problems(nb, path.name, fingerprint, seconds.get(chapter))
+        problems += table_problems(nb, path.name, entries, skip=pending)
         machines[path.name] = hardware_of(nb)
     problems += record_problems([e for e in entries if e["chapter"] not in pending], fingerprint)
-    full_machines = {e["hardware"] for e in entries if e["mode"] == "full" and e["chapter"] not in pending}
-    if len(set(machines.values()) | full_machines) > 1:
+    record_machines = {e["hardware"] for e in entries if e["chapter"] not in pending}
+    if len(set(machines.values()) | record_machines) > 1:
         problems.append("stored outputs and records name several machines: "
                         + "; ".join(f"{k}: {v}" for k, v in sorted(machines.items())))
     return problems
@@ -154,6 +237,11 @@ def refresh_run_times(nb, chapter, entries):
         if rewritten != text:
             output["text"], changed = rewritten, True
     return changed
+
+
+def refresh(nb, chapter, entries):
+    """:func:`refresh_run_times` and :func:`refresh_table`: whether anything changed."""
+    return refresh_run_times(nb, chapter, entries) | refresh_table(nb, entries)
 
 
 def main(argv=None):

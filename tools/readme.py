@@ -3,7 +3,9 @@
 ``python -m tools readme`` merges the newest records of ``build/results.json`` (course runs)
 and ``build/test/results.json`` (the quick-mode runs of ``make test``) into the committed
 ``results/recorded.json`` (newest per chapter, metric, mode and hardware kind) and rewrites the README between
-the ``results:start`` / ``results:end`` markers from it: one table per mode and kind. The kind is CPU-only or
+the ``results:start`` / ``results:end`` markers from it: one table per mode and kind. Then the run times the
+stored notebooks quote (setup outputs, notebook 00's chapter table) are rewritten from the same records
+(:func:`refresh_notebooks`). The kind is CPU-only or
 GPU (:func:`course_utils.results.hardware_kind`): a GPU run never replaces a CPU row, it gets its own table;
 CPUs with different vector extensions (AVX2, AVX-512) are one kind, the newest record wins. Once a chapter has
 a complete run in a mode on a kind (its ``notebook_seconds`` entry, recorded last), the entries of that
@@ -105,5 +107,23 @@ def main(argv=None):
     store.write_text(json.dumps(entries, indent=1) + "\n")
     readme = ROOT / "README.md"
     readme.write_text(update_text(readme.read_text(), render(entries)))
-    print(f"{len(entries)} results -> {store.relative_to(ROOT)} and README.md")
+    refreshed = refresh_notebooks(entries)
+    print(f"{len(entries)} results -> {store.relative_to(ROOT)} and README.md"
+          + (f"; run times rewritten in {', '.join(refreshed)}" if refreshed else ""))
     return 0
+
+
+def refresh_notebooks(entries, notebook_dir=ROOT / "notebooks"):
+    """Rewrite the run times the stored notebooks quote (setup outputs, notebook 00's chapter table) from
+    ``entries`` (:func:`tools.one_version.refresh`); return the names of the notebooks changed."""
+    import nbformat
+
+    from .one_version import refresh
+
+    changed = []
+    for path in sorted(notebook_dir.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if refresh(nb, str(int(path.name[:2])), entries):
+            nbformat.write(nb, path)
+            changed.append(path.name)
+    return changed

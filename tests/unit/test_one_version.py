@@ -1,5 +1,6 @@
 """The stored course is one code version on one machine (tools/one_version.py, fingerprint.py)."""
 import json
+import re
 
 import nbformat
 import pytest
@@ -10,7 +11,7 @@ from tools import one_version
 # Chapters whose stored outputs fail the check: an earlier code version, or their figures missing (they were
 # run with MPLBACKEND=Agg). Re-record: `python -m tools record N`. A chapter leaves this set when it passes
 # (the last test fails if a listed chapter already passes).
-PENDING = {"6"}
+PENDING = set()
 HW = "2 CPU (AMD EPYC, AVX2)"
 
 
@@ -27,7 +28,8 @@ def notebook(code="abc", setup_text=None, extra_outputs=(), cells=None):
 
 
 def test_a_current_notebook_passes():
-    assert one_version.notebook_problems(notebook("abc"), "nb", "abc", seconds=120) == []
+    times = {"full": 120, "quick": 30}
+    assert one_version.notebook_problems(notebook("abc"), "nb", "abc", seconds=times) == []
 
 
 def test_the_figure_check_fails_on_a_notebook_without_its_figures():
@@ -53,20 +55,25 @@ def test_each_notebook_check_fails_on_a_broken_example():
     stale = {"output_type": "stream", "name": "stdout", "text": "| 3 | ... | not recorded yet |"}
     assert "not recorded yet" in one_version.notebook_problems(notebook("abc", extra_outputs=[stale]), "nb",
                                                                "abc")[0]
-    slow = one_version.notebook_problems(notebook("abc"), "nb", "abc", seconds=300)
-    assert "quotes about 2.0 min" in slow[0]
+    slow = one_version.notebook_problems(notebook("abc"), "nb", "abc", seconds={"full": 300})
+    assert "quotes about 2.0 min in full mode" in slow[0]
+    quick = one_version.notebook_problems(notebook("abc"), "nb", "abc", seconds={"full": 120, "quick": 90})
+    assert quick == ["nb: the setup output quotes about 0.5 min in quick mode, the record says 1.5 min"]
 
 
 def test_run_time_tolerance_is_ten_percent_plus_rounding():
     nb = notebook("abc")                                        # quotes 2.0 min
-    assert one_version.notebook_problems(nb, "nb", "abc", seconds=2.0 * 60 * 1.1) == []
-    assert one_version.notebook_problems(nb, "nb", "abc", seconds=2.0 * 60 * 1.2) != []
+    assert one_version.notebook_problems(nb, "nb", "abc", seconds={"full": 2.0 * 60 * 1.1}) == []
+    assert one_version.notebook_problems(nb, "nb", "abc", seconds={"full": 2.0 * 60 * 1.2}) != []
 
 
 def test_record_checks_fail_on_broken_examples():
     good = {"chapter": "3", "name": "x", "mode": "full", "hardware": HW, "code": "abc"}
-    assert one_version.record_problems([good, dict(good, mode="quick", code="old")], "abc") == []
+    assert one_version.record_problems([good, dict(good, mode="quick")], "abc") == []
     assert "code version old" in one_version.record_problems([dict(good, code="old")], "abc")[0]
+    # quick-mode records too: the course quotes their run times
+    old_quick = dict(good, mode="quick", code="old")
+    assert "(quick mode): code version old" in one_version.record_problems([old_quick], "abc")[0]
     assert "code version missing" in one_version.record_problems([{**good, "code": None}], "abc")[0]
     two = one_version.record_problems([good, dict(good, hardware="2 CPU (AMD EPYC, AVX-512)")], "abc")
     assert "several machines" in two[0]
@@ -81,6 +88,55 @@ def test_refresh_run_times_rewrites_the_quoted_times():
     assert "full mode on a CPU: about 10 min (recorded on 2 CPU (AMD EPYC, AVX2))" in out
     assert "quick mode on a CPU: no recorded run yet" in out    # no quick record given: said so
     assert not one_version.refresh_run_times(nb, "3", entries)  # already in sync
+
+
+def seconds_entry(chapter, mode, value, hardware=HW):
+    return {"chapter": chapter, "name": "notebook_seconds", "value": value, "mode": mode,
+            "hardware": hardware, "date": "2026-12-06T05:00:00+00:00", "code": "abc"}
+
+
+def table_notebook(rows, machines):
+    """Notebook 00's chapter table as it stores it: a Markdown display, then the machines it names."""
+    lines = [one_version.TABLE_HEAD, "|---|---|---|---|---|"]
+    lines += [f"| {ch} | [nb](nb.ipynb) | what | {quick} | {full} |" for ch, quick, full in rows]
+    table = {"cell_type": "code", "source": "display(Markdown(...))", "metadata": {}, "outputs": [
+        {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": "\n".join(lines),
+                                                                 "text/plain": "<Markdown>"}},
+        {"output_type": "stream", "name": "stdout", "text": f"recorded on: {machines}\n"}]}
+    return notebook("abc", cells=[*notebook("abc").cells, nbformat.from_dict(table)])
+
+
+def test_the_chapter_table_check_fails_on_a_broken_example_and_refresh_repairs_it():
+    entries = [seconds_entry("0", "full", 8.8), seconds_entry("0", "quick", 25.7),
+               seconds_entry("3", "full", 1780.1), seconds_entry("3", "quick", 61.0)]
+    good = table_notebook([("0", "26 s", "9 s"), ("3", "61 s", "30 min")], HW)
+    assert one_version.table_problems(good, "00", entries) == []
+    two = f"{HW}; 2 CPU (AMD EPYC, AVX-512)"
+    stale = table_notebook([("0", "26 s", "12 s"), ("3", "4 min", "30 min")], two)
+    problems = one_version.table_problems(stale, "00", entries)
+    shows = "00: the chapter table shows"
+    assert problems == [f"{shows} '12 s' for chapter 0 in full mode, the record says 9 s",
+                        f"{shows} '4 min' for chapter 3 in quick mode, the record says 61 s",
+                        f"00: the chapter table names several machines: {two}"]
+    assert one_version.table_problems(stale, "00", entries, skip={"0", "3"})[-1].startswith("00: the chapter")
+    assert one_version.refresh(stale, "0", entries)
+    assert one_version.table_problems(stale, "00", entries) == []
+    markdown = [nb.cells[-1].outputs[0]["data"]["text/markdown"] for nb in (stale, good)]
+    assert markdown[0] == markdown[1]
+    assert not one_version.refresh(stale, "0", entries)                # already in sync
+    missing = table_notebook([("5", "not recorded yet", "13 min")], HW)
+    assert "the record says nothing" in one_version.table_problems(missing, "00", entries)[0]
+
+
+def test_duration_is_notebook_00s():
+    """The check formats run times with the same function as the table it checks."""
+    nb = nbformat.read(one_version.ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code" and "def duration(" in c.source)
+    definition = re.search(r"^def duration\(.*?(?=^\S)", source, re.M | re.S).group(0)
+    namespace = {}
+    exec(definition, namespace)
+    for seconds in (0.4, 8.8, 89.4, 89.6, 90.0, 1780.1, 5400.0):
+        assert namespace["duration"](seconds) == one_version.duration(seconds)
 
 
 def test_fingerprint_follows_code_not_outputs_or_prose(tmp_path):
