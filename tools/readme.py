@@ -54,33 +54,49 @@ MODE_TITLES = {"full": "Full mode (the default a learner runs)", "quick": "Quick
 GPU_TITLES = {"full": "Full mode on a GPU", "quick": "Quick mode on a GPU"}
 
 
-def run_summary(entries):
-    """A paragraph on the recorded full-mode run on a CPU: per-chapter and total time, machines, dates, code
-    versions (all from the ``notebook_seconds`` records); ``""`` without any."""
-    runs = sorted((e for e in entries if e["name"] == results.NOTEBOOK_SECONDS and e["mode"] == "full"
+def run_summary(entries, mode="full"):
+    """A paragraph on the recorded run in ``mode`` on a CPU: per-chapter and total time, machines, dates, code
+    versions (all from the ``notebook_seconds`` records), and the times against the budget table's rows
+    (:mod:`tools.budgets`); ``""`` without any."""
+    from . import budgets
+
+    runs = sorted((e for e in entries if e["name"] == results.NOTEBOOK_SECONDS and e["mode"] == mode
                    and results.hardware_kind(e) == "CPU"),
                   key=lambda e: int(e["chapter"]))
     if not runs:
         return ""
-    per_chapter = ", ".join(f"ch{e['chapter']} {_minutes(e['value'])}" for e in runs)
     machines = sorted({e["hardware"] for e in runs})
     days = sorted({e["date"][:10] for e in runs})
     codes = sorted({e.get("code") or "unrecorded" for e in runs})
-    total = _minutes(sum(e["value"] for e in runs))
-    return (f"**The recorded full-mode run** on a CPU: {total} for chapters "
-            f"{runs[0]['chapter']}–{runs[-1]['chapter']} ({per_chapter}); on {'; '.join(machines)}; "
+    if mode == "full":
+        per_chapter = ", ".join(f"ch{e['chapter']} {_minutes(e['value'])}" for e in runs)
+        total = _minutes(sum(e["value"] for e in runs))
+        head = (f"**The recorded full-mode run** on a CPU: {total} for chapters "
+                f"{runs[0]['chapter']}–{runs[-1]['chapter']} ({per_chapter})")
+    else:
+        per_chapter = ", ".join(f"ch{e['chapter']} {e['value']:.0f} s" for e in runs)
+        head = ("**The recorded quick-mode runs** on a CPU, each notebook under nbval as the test command "
+                f"runs it: {per_chapter}")
+    text = (f"{head}; on {'; '.join(machines)}; "
             f"recorded {' to '.join([days[0], days[-1]] if len(days) > 1 else days)}; "
             f"code version{'s' if len(codes) > 1 else ''} {', '.join(codes)}.")
+    if len(machines) == 1:
+        against = budgets.compare({e["chapter"]: e["value"] for e in runs}, mode, machines[0])
+        if against:
+            text += (f" Against the {budgets.vector_extension(machines[0])} rows of the budget table "
+                     f"(`tools/budgets.py`): {'; '.join(against)}.")
+    return text
 
 
 def render(entries):
-    """A summary of the full-mode run (:func:`run_summary`), then one Markdown table per mode (full first)
+    """Summaries of the full-mode run and the quick-mode runs (:func:`run_summary`), then one Markdown table
+    per mode (full first)
     and hardware kind: the CPU rows under the mode's title, a GPU run's rows in a table of their own after it
     ("Full mode on a GPU")."""
     if not entries:
         return "_No recorded runs yet._"
-    summary = run_summary(entries)
-    parts = [summary, ""] if summary else []
+    parts = [p for summary in (run_summary(entries), run_summary(entries, "quick")) if summary
+             for p in (summary, "")]
     for mode in ("full", "quick"):
         for kind, titles in zip(KINDS, (MODE_TITLES, GPU_TITLES)):
             rows = [e for e in entries if e["mode"] == mode and results.hardware_kind(e) == kind]

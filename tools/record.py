@@ -26,7 +26,7 @@ from course_utils.config import ROOT
 
 def quick_runs():
     """Every notebook in quick mode as the test command runs it (nbval, outputs not stored), each one's time
-    recorded as its quick-mode ``notebook_seconds`` (``tools/test_times.py --record``) in
+    recorded as its quick-mode ``notebook_seconds`` (``python -m tools.test_times --record``) in
     ``build/test/results.json``; the exit status of the runs."""
     build = ROOT / "build" / "test"
     env = {**os.environ, "CI": "true", "COURSE_MODE": "quick", "MPLBACKEND": "Agg",
@@ -34,7 +34,7 @@ def quick_runs():
     junit = build / "junit.xml"
     code = subprocess.call([sys.executable, "-m", "pytest", "-q", "notebooks", f"--junitxml={junit}"],
                            cwd=ROOT, env=env)
-    subprocess.call([sys.executable, "tools/test_times.py", str(junit), "--record"], cwd=ROOT, env=env)
+    subprocess.call([sys.executable, "-m", "tools.test_times", str(junit), "--record"], cwd=ROOT, env=env)
     return code
 
 

@@ -1,6 +1,7 @@
-"""Print the time each notebook (and the unit tests together) took, from pytest's JUnit XML report.
+"""Print the time each notebook (and the unit + integration tests together) took, from pytest's JUnit XML
+report, and those times against the budget table's rows for this machine (:mod:`tools.budgets`).
 
-    python tools/test_times.py build/test/junit.xml [--record]
+    python -m tools.test_times build/test/junit.xml [--record]     # from the repository root
 
 ``--record`` also records each fully passed notebook's time as its chapter's ``notebook_seconds`` in the
 current mode (quick under ``make test``), unless the notebook recorded its own in that mode during the run
@@ -18,12 +19,14 @@ def main(argv):
     totals, failed = collections.Counter(), set()
     for case in root.iter("testcase"):
         name = case.get("classname", "")  # nbval: "notebooks.03_cnn_image_classification.ipynb"
-        key = name if name.endswith(".ipynb") else "unit tests"
+        key = (name if name.endswith(".ipynb") else "JupyterLab check" if "test_jupyterlab" in name
+               else "unit + integration tests")
         totals[key] += float(case.get("time", 0))
         if case.find("failure") is not None or case.find("error") is not None:
             failed.add(key)
     for name, seconds in sorted(totals.items()):
         print(f"{name:48s} {seconds:7.1f} s{'  (failed)' if name in failed else ''}")
+    print_budgets(totals)
     if record:
         suite = root if root.tag == "testsuite" else root.find("testsuite")
         since = dt.datetime.fromisoformat(suite.get("timestamp")).astimezone(dt.timezone.utc)
@@ -34,6 +37,27 @@ def main(argv):
             if name in failed or not name.endswith(".ipynb") or not stem[:2].isdigit():
                 continue
             results.record_notebook_seconds(str(int(stem[:2])), seconds, since=since)
+
+
+def print_budgets(totals):
+    """The times against the budget table's rows for this machine (:mod:`tools.budgets`): printed, never
+    asserted (a slow or busy machine is not a failure)."""
+    from course_utils.config import get_mode
+    from course_utils.machine import hardware as machine
+    from tools import budgets
+
+    hardware, mode = machine(), get_mode()
+    times = {str(int(k.rsplit(".", 1)[0].split(".")[-1][:2])): v for k, v in totals.items()
+             if k.endswith(".ipynb") and k.rsplit(".", 1)[0].split(".")[-1][:2].isdigit()}
+    lines = budgets.compare(times, mode, hardware)
+    limit = budgets.budget("unit + integration tests", mode, hardware)
+    if "unit + integration tests" in totals and limit is not None:
+        spent = totals["unit + integration tests"]
+        lines.append(f"unit + integration tests {spent:.1f} s (row {limit} s: "
+                     f"{'within' if spent <= limit else 'over'})")
+    if lines:
+        print(f"against the budget table ({mode} mode, {budgets.vector_extension(hardware)} rows): "
+              + "; ".join(lines))
 
 
 if __name__ == "__main__":
