@@ -46,6 +46,14 @@ def _time(seconds):
     return f"{seconds:,.1f} s" if seconds < 100 else f"{seconds:,.0f} s"
 
 
+def against(part, spent, mode, hardware):
+    """``"ch3 79.5 s (row 55 s: over)"``: one part's time against its row; None where the table has none."""
+    limit = budget(part, mode, hardware)
+    if limit is None:
+        return None
+    return f"{part} {_time(spent)} (row {_time(limit)}: {'within' if spent <= limit else 'over'})"
+
+
 def compare(times, mode, hardware):
     """One line per part whose chapters all have a time in ``times`` (``{chapter: seconds}``): the part's
     time against its row, "within" or "over"; then the chapters' total against the full course's row (full
@@ -54,11 +62,9 @@ def compare(times, mode, hardware):
         return []
     lines = []
     for part, (chapters, _) in PARTS.items():
-        limit = budget(part, mode, hardware)
-        if chapters and limit is not None and all(c in times for c in chapters):
-            spent = sum(times[c] for c in chapters)
-            verdict = "within" if spent <= limit else "over"
-            lines.append(f"{part} {_time(spent)} (row {_time(limit)}: {verdict})")
+        if chapters and all(c in times for c in chapters):
+            line = against(part, sum(times[c] for c in chapters), mode, hardware)
+            lines += [line] if line else []
     every = [c for chapters, _ in PARTS.values() for c in chapters]
     if mode == "full" and all(c in times for c in every):
         spent, limit = sum(times[c] for c in every), budget("total", "full", hardware)

@@ -90,9 +90,8 @@ def run_summary(entries, mode="full"):
 
 def render(entries):
     """Summaries of the full-mode run and the quick-mode runs (:func:`run_summary`), then one Markdown table
-    per mode (full first)
-    and hardware kind: the CPU rows under the mode's title, a GPU run's rows in a table of their own after it
-    ("Full mode on a GPU")."""
+    per mode (full first) and hardware kind: the CPU rows under the mode's title, a GPU run's rows in a table
+    of their own after it ("Full mode on a GPU")."""
     if not entries:
         return "_No recorded runs yet._"
     parts = [p for summary in (run_summary(entries), run_summary(entries, "quick")) if summary

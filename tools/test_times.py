@@ -13,6 +13,12 @@ import sys
 import xml.etree.ElementTree as ET
 
 
+def chapter_of(name):
+    """``"notebooks.03_cnn_image_classification.ipynb"`` -> ``"3"``; None for anything but a chapter."""
+    stem = name.rsplit(".", 1)[0].split(".")[-1]
+    return str(int(stem[:2])) if name.endswith(".ipynb") and stem[:2].isdigit() else None
+
+
 def main(argv):
     path, record = argv[0], "--record" in argv
     root = ET.parse(path).getroot()
@@ -33,10 +39,8 @@ def main(argv):
         from course_utils import results
 
         for name, seconds in sorted(totals.items()):
-            stem = name.rsplit(".", 1)[0].split(".")[-1]   # "notebooks.03_cnn.ipynb" -> "03_cnn"
-            if name in failed or not name.endswith(".ipynb") or not stem[:2].isdigit():
-                continue
-            results.record_notebook_seconds(str(int(stem[:2])), seconds, since=since)
+            if name not in failed and chapter_of(name):
+                results.record_notebook_seconds(chapter_of(name), seconds, since=since)
 
 
 def print_budgets(totals):
@@ -47,14 +51,10 @@ def print_budgets(totals):
     from tools import budgets
 
     hardware, mode = machine(), get_mode()
-    times = {str(int(k.rsplit(".", 1)[0].split(".")[-1][:2])): v for k, v in totals.items()
-             if k.endswith(".ipynb") and k.rsplit(".", 1)[0].split(".")[-1][:2].isdigit()}
-    lines = budgets.compare(times, mode, hardware)
-    limit = budgets.budget("unit + integration tests", mode, hardware)
-    if "unit + integration tests" in totals and limit is not None:
-        spent = totals["unit + integration tests"]
-        lines.append(f"unit + integration tests {spent:.1f} s (row {limit} s: "
-                     f"{'within' if spent <= limit else 'over'})")
+    lines = budgets.compare({chapter_of(k): v for k, v in totals.items() if chapter_of(k)}, mode, hardware)
+    if "unit + integration tests" in totals:
+        line = budgets.against("unit + integration tests", totals["unit + integration tests"], mode, hardware)
+        lines += [line] if line else []
     if lines:
         print(f"against the budget table ({mode} mode, {budgets.vector_extension(hardware)} rows): "
               + "; ".join(lines))
