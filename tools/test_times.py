@@ -1,7 +1,11 @@
 """Print the time each notebook (and the unit + integration tests together) took, from pytest's JUnit XML
-report, and those times against the budget table's rows for this machine (:mod:`tools.budgets`).
+reports, and those times against the budget table's rows for this machine (:mod:`tools.budgets`).
 
-    python -m tools.test_times build/test/junit.xml [--record]     # from the repository root
+    python -m tools.test_times build/test/junit.xml [build/test/junit-tests.xml ...] [--record]
+
+A notebook's time is its test case's. The unit + integration tests' time is the wall time of their run (the
+report's own duration less any notebooks in it): the test command runs them two at a time, so the sum of their
+cases would count both CPUs' time.
 
 ``--record`` also records each fully passed notebook's time as its chapter's ``notebook_seconds`` in the
 current mode (quick under ``make test``), unless the notebook recorded its own in that mode during the run
@@ -19,28 +23,48 @@ def chapter_of(name):
     return str(int(stem[:2])) if name.endswith(".ipynb") and stem[:2].isdigit() else None
 
 
-def main(argv):
-    path, record = argv[0], "--record" in argv
+def read(path):
+    """(seconds per part, failed parts, start of the run) of one JUnit report. Parts: each notebook, the
+    JupyterLab check (its case alone) and the unit + integration tests (wall time, the JupyterLab check
+    included)."""
     root = ET.parse(path).getroot()
-    totals, failed = collections.Counter(), set()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    totals, failed, others = collections.Counter(), set(), 0.0
     for case in root.iter("testcase"):
         name = case.get("classname", "")  # nbval: "notebooks.03_cnn_image_classification.ipynb"
-        key = (name if name.endswith(".ipynb") else "JupyterLab check" if "test_jupyterlab" in name
-               else "unit + integration tests")
-        totals[key] += float(case.get("time", 0))
+        seconds = float(case.get("time", 0))
+        key = name if name.endswith(".ipynb") else "unit + integration tests"
+        totals[key] += seconds
+        if key == "unit + integration tests":
+            others += 1
+            if "test_jupyterlab" in name:
+                totals["JupyterLab check"] += seconds
         if case.find("failure") is not None or case.find("error") is not None:
             failed.add(key)
+    if others and suite.get("time"):   # the run's wall time, not its cases' sum
+        notebooks = sum(v for k, v in totals.items() if chapter_of(k))
+        totals["unit + integration tests"] = max(float(suite.get("time")) - notebooks, 0.0)
+    since = dt.datetime.fromisoformat(suite.get("timestamp")).astimezone(dt.timezone.utc)
+    return totals, failed, since
+
+
+def main(argv):
+    paths, record = [a for a in argv if a != "--record"], "--record" in argv
+    totals, failed, starts = collections.Counter(), set(), {}
+    for path in paths:
+        part, part_failed, since = read(path)
+        totals.update(part)
+        failed |= part_failed
+        starts.update((name, since) for name in part)
     for name, seconds in sorted(totals.items()):
         print(f"{name:48s} {seconds:7.1f} s{'  (failed)' if name in failed else ''}")
     print_budgets(totals)
     if record:
-        suite = root if root.tag == "testsuite" else root.find("testsuite")
-        since = dt.datetime.fromisoformat(suite.get("timestamp")).astimezone(dt.timezone.utc)
         from course_utils import results
 
         for name, seconds in sorted(totals.items()):
             if name not in failed and chapter_of(name):
-                results.record_notebook_seconds(chapter_of(name), seconds, since=since)
+                results.record_notebook_seconds(chapter_of(name), seconds, since=starts[name])
 
 
 def print_budgets(totals):

@@ -204,3 +204,22 @@ def test_test_times_records_passed_notebooks(tmp_path, monkeypatch):
     _load("test_times", ROOT / "tools" / "test_times.py").main([str(tmp_path / "junit.xml"), "--record"])
     got = [(e["chapter"], e["value"], e["mode"]) for e in json.loads((tmp_path / "results.json").read_text())]
     assert got == [("7", 33.0, "quick"), ("8", 900.0, "full"), ("3", 78.0, "quick"), ("8", 5.0, "quick")]
+
+
+def test_test_times_takes_the_tests_wall_time_from_their_own_report(tmp_path):
+    # the unit + integration tests run two at a time: their cases add up to both CPUs' time, the report's
+    # duration is the wall time; notebooks keep their own cases' times
+    tests = ET.Element("testsuite", timestamp="2026-12-01T10:00:00+00:00", time="100")
+    for cls, t in [("tests.unit.test_a", 90), ("tests.integration.test_jupyterlab", 12),
+                   ("tests.unit.test_b", 78)]:
+        ET.SubElement(tests, "testcase", classname=cls, time=str(t))
+    notebooks = ET.Element("testsuite", timestamp="2026-12-01T10:02:00+00:00", time="60")
+    ET.SubElement(notebooks, "testcase", classname="notebooks.03_cnn.ipynb", time="55")
+    for name, suite in (("tests.xml", tests), ("notebooks.xml", notebooks)):
+        ET.ElementTree(suite).write(tmp_path / name)
+    times = _load("test_times", ROOT / "tools" / "test_times.py")
+    totals, failed, since = times.read(tmp_path / "tests.xml")
+    assert totals == {"unit + integration tests": 100.0, "JupyterLab check": 12.0} and not failed
+    assert since.isoformat() == "2026-12-01T10:00:00+00:00"
+    totals, _, _ = times.read(tmp_path / "notebooks.xml")
+    assert totals == {"notebooks.03_cnn.ipynb": 55.0}
