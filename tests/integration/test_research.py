@@ -53,11 +53,16 @@ SMOKE = {
 
 def _written():
     """What a script could write into the repository: the names at its top level and in research/, and
-    every file (with its modification time) in build/ and results/."""
+    every file (with its modification time) in build/ and results/. The test run's own scratch folder
+    (``COURSE_BUILD_DIR``, build/test under the test command) is left out: the tests running beside these
+    (pytest -n 2) write there, and so may create build/ itself."""
+    scratch = Path(os.environ.get("COURSE_BUILD_DIR", ROOT / "build" / "test")).resolve()
     names = {p.name for p in ROOT.iterdir()} | {f"research/{p.name}" for p in (ROOT / "research").iterdir()}
+    if ROOT / "build" in [scratch, *scratch.parents]:
+        names.discard("build")
     files = {(str(p.relative_to(ROOT)), p.stat().st_mtime_ns)
              for folder in ("build", "results") if (ROOT / folder).is_dir()
-             for p in (ROOT / folder).rglob("*") if p.is_file()}
+             for p in (ROOT / folder).rglob("*") if p.is_file() and scratch not in p.parents}
     return names, files
 
 
