@@ -3,8 +3,8 @@
 #   make site              the website, from the committed notebooks, into build/site/ (Python packages only)
 #   make course            set up, then run the whole course (full mode; MODE=quick for the short version)
 # and the test command (= .ci/run):
-#   make test              set up, then lint, unit + integration tests (chapter 1 in JupyterLab in Chromium among
-#                          them), every notebook under nbval in quick mode, then `make site-check`, then the Colab path
+#   make test              set up, then lint, unit + integration tests, every notebook under nbval in quick mode,
+#                          then `make site-check`, chapter 1 in JupyterLab in Chromium, and the Colab path
 # for maintainers (CONTRIBUTING.md):
 #   make unit              the fast unit tests only (no MiniLM, no training; under a minute on 2 CPUs)
 #   make site-check        the website built, then every page opened in headless Chromium (needs browser-setup)

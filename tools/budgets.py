@@ -20,9 +20,10 @@ PARTS = {
     "ch5": (("5",), {"quick": (40, 70), "full": (15 * 60, 25 * 60)}),
     "ch6": (("6",), {"quick": (100, 170), "full": (30 * 60, 50 * 60)}),
     "unit + integration tests": ((), {"quick": (35, 60)}),
+    "site + Colab path + JupyterLab checks": ((), {"quick": (65, 110)}),
 }
 TOTAL = {"quick": (6 * 60, 10 * 60), "full": (94 * 60, 155 * 60)}
-"""The test command as a whole (quick; its site, Colab and JupyterLab checks included) and the full course."""
+"""The test command as a whole (quick; lint and the three checks included) and the full course."""
 
 
 def row(hardware):

@@ -208,18 +208,42 @@ def test_test_times_records_passed_notebooks(tmp_path, monkeypatch):
 
 def test_test_times_takes_the_tests_wall_time_from_their_own_report(tmp_path):
     # the unit + integration tests run two at a time: their cases add up to both CPUs' time, the report's
-    # duration is the wall time; notebooks keep their own cases' times
+    # duration is the wall time; notebooks and checks keep their own cases' times
     tests = ET.Element("testsuite", timestamp="2026-12-01T10:00:00+00:00", time="100")
-    for cls, t in [("tests.unit.test_a", 90), ("tests.integration.test_jupyterlab", 12),
-                   ("tests.unit.test_b", 78)]:
+    for cls, t in [("tests.unit.test_a", 90), ("tests.unit.test_b", 78)]:
         ET.SubElement(tests, "testcase", classname=cls, time=str(t))
     notebooks = ET.Element("testsuite", timestamp="2026-12-01T10:02:00+00:00", time="60")
     ET.SubElement(notebooks, "testcase", classname="notebooks.03_cnn.ipynb", time="55")
-    for name, suite in (("tests.xml", tests), ("notebooks.xml", notebooks)):
+    checks = ET.Element("testsuite", timestamp="2026-12-01T10:04:00+00:00", time="35")
+    for cls, t in [("tests.integration.test_jupyterlab", 12), ("tests.integration.test_jupyterlab", 8),
+                   ("tests.integration.colab_path_check", 14)]:
+        ET.SubElement(checks, "testcase", classname=cls, time=str(t))
+    for name, suite in (("tests.xml", tests), ("notebooks.xml", notebooks), ("checks.xml", checks)):
         ET.ElementTree(suite).write(tmp_path / name)
     times = _load("test_times", ROOT / "tools" / "test_times.py")
     totals, failed, since = times.read(tmp_path / "tests.xml")
-    assert totals == {"unit + integration tests": 100.0, "JupyterLab check": 12.0} and not failed
+    assert totals == {"unit + integration tests": 100.0} and not failed
     assert since.isoformat() == "2026-12-01T10:00:00+00:00"
     totals, _, _ = times.read(tmp_path / "notebooks.xml")
     assert totals == {"notebooks.03_cnn.ipynb": 55.0}
+    totals, _, _ = times.read(tmp_path / "checks.xml")
+    assert totals == {"JupyterLab check": 20.0, "Colab path check": 14.0}
+
+
+def test_test_times_sets_the_checks_and_the_whole_run_against_their_rows(tmp_path, monkeypatch, capsys):
+    import course_utils.machine
+
+    monkeypatch.setattr(course_utils.machine, "hardware", lambda: "2 CPU (AMD EPYC, AVX-512)")
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    checks = ET.Element("testsuite", timestamp="2026-12-01T10:04:00+00:00", time="35")
+    for cls, t in [("tests.integration.test_jupyterlab", 20), ("tests.integration.colab_path_check", 14)]:
+        ET.SubElement(checks, "testcase", classname=cls, time=str(t))
+    ET.ElementTree(checks).write(tmp_path / "checks.xml")
+    times = _load("test_times", ROOT / "tools" / "test_times.py")
+    times.main([str(tmp_path / "checks.xml"), str(tmp_path / "missing.xml"), "--site-seconds", "40",
+                "--wall-seconds", "561"])
+    out = capsys.readouterr().out
+    assert "missing.xml: no report" in out
+    assert "site + Colab path + JupyterLab checks 74 s (row 65 s: over); total 561 s (row 360 s: over)" in out
+    with pytest.raises(SystemExit):   # a flag without its number: argparse's usage error, not a traceback
+        times.main([str(tmp_path / "checks.xml"), "--site-seconds"])
