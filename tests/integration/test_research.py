@@ -1,18 +1,20 @@
 """Integration: every script in research/ runs at tiny sizes and prints what it measures (a smoke run each).
 
-Each script runs as a subprocess from the repository root, as its docstring says to run it, with the
-quick-mode environment of the test command and a temporary build directory; two run at a time. The smoke
-sizes only check that the code runs: the numbers they print mean nothing. The measurements themselves are in
+Each script runs from the repository root as its docstring says to run it (as ``__main__``, with its own
+arguments), with the quick-mode environment of the test command and a temporary build directory. Two driver
+processes (``research_smoke.py``) share the scripts, each running its share one after another after importing
+TensorFlow once: a fresh process per script would spend about 5 s on that import alone. The smoke sizes only
+check that the code runs: the numbers they print mean nothing. The measurements themselves are in
 research/README.md.
 """
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -66,31 +68,47 @@ def _written():
     return names, files
 
 
-def _smoke_run(script, build_dir):
-    """(completed process, seconds) of ``script``'s smoke run from the repository root."""
+def _smoke_runs(scripts, scratch):
+    """``{script: (run, seconds)}`` for ``scripts``, run by two driver processes (``research_smoke.py``)
+    side by side, each script with its own build directory under ``scratch``; ``run`` has ``returncode``,
+    ``stdout`` and ``stderr``, as a finished subprocess has."""
     env = {**os.environ, "COURSE_MODE": "quick", "CI": "true", "MPLBACKEND": "Agg",
-           "TF_CPP_MIN_LOG_LEVEL": "2", "COURSE_BUILD_DIR": str(build_dir), "HF_HUB_OFFLINE": "1",
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    t0 = time.perf_counter()
-    run = subprocess.run([sys.executable, f"research/{script}", *SMOKE[script][0]], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    return run, time.perf_counter() - t0
+           "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    drivers = []
+    for d in range(2):   # the scripts alternate between the drivers: similar loads
+        jobs = [{"script": f"research/{script}", "args": SMOKE[script][0],
+                 "build_dir": str(scratch / f"build-{script}"), "out": str(scratch / f"{script}.out"),
+                 "err": str(scratch / f"{script}.err")} for script in scripts[d::2]]
+        for job in jobs:
+            Path(job["build_dir"]).mkdir()
+        (scratch / f"jobs-{d}.json").write_text(json.dumps(jobs))
+        drivers.append(subprocess.Popen(
+            [sys.executable, "tests/integration/research_smoke.py", str(scratch / f"jobs-{d}.json")],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    runs = {}
+    for d, driver in enumerate(drivers):
+        log = driver.communicate(timeout=600)[0]
+        done_path = scratch / f"jobs-{d}.json.done"
+        done = json.loads(done_path.read_text()) if done_path.is_file() else {}
+        for script in scripts[d::2]:
+            out, err = (scratch / f"{script}{ext}" for ext in (".out", ".err"))
+            result = done.get(script, {"returncode": f"driver exited {driver.returncode}", "seconds": 0.0})
+            runs[script] = (SimpleNamespace(returncode=result["returncode"],
+                                            stdout=out.read_text() if out.is_file() else "",
+                                            stderr=(err.read_text() if err.is_file() else "") + log[-2000:]),
+                            result["seconds"])
+    return runs
 
 
 @pytest.fixture(scope="module")
 def smoke_runs(request):
-    """The selected scripts' smoke runs, two at a time (most of a run is single-threaded tracing, so two
-    share 2 CPUs well), and what the repository held before and after them all."""
+    """The selected scripts' smoke runs (two drivers side by side: most of a run is single-threaded tracing,
+    so two share 2 CPUs well), and what the repository held before and after them all."""
     selected = [item.callspec.params["script"] for item in request.session.items
                 if getattr(item, "module", None) is request.module and hasattr(item, "callspec")]
     before = _written()
-    # plain temporary folders made before the pool starts: tmp_path_factory is not thread-safe
     with tempfile.TemporaryDirectory(prefix="research-smoke-") as scratch:
-        builds = [Path(scratch) / f"build-{i}" for i in range(len(selected))]
-        for build in builds:
-            build.mkdir()
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            runs = dict(zip(selected, pool.map(_smoke_run, selected, builds)))
+        runs = _smoke_runs(selected, Path(scratch))
     return runs, before, _written()
 
 
