@@ -30,6 +30,7 @@ def chapter_of(name):
 
 
 UNIT = "unit + integration tests"
+SITE = "site build + browser check"
 CHECKS = {"test_jupyterlab": "JupyterLab check", "colab_path_check": "Colab path check"}
 """Test modules timed as checks (their own parts), by the module name in a case's class name."""
 
@@ -81,7 +82,7 @@ def main(argv):
         failed |= part_failed
         starts.update((name, since) for name in part)
     if site is not None:
-        totals["site build + browser check"] = site
+        totals[SITE] = site
     for name, seconds in sorted(totals.items()):
         print(f"{name:48s} {seconds:7.1f} s{'  (failed)' if name in failed else ''}")
     print_budgets(totals, wall)
@@ -104,9 +105,9 @@ def print_budgets(totals, wall=None):
     hardware, mode = machine(), get_mode()
     lines = budgets.compare({chapter_of(k): v for k, v in totals.items() if chapter_of(k)}, mode, hardware)
     parts = {UNIT: totals.get(UNIT)}
-    if "site build + browser check" in totals:
+    if SITE in totals:
         parts["site + Colab path + JupyterLab checks"] = sum(
-            totals.get(k, 0.0) for k in ("site build + browser check", *CHECKS.values()))
+            totals.get(k, 0.0) for k in (SITE, *CHECKS.values()))
     parts["total"] = wall if mode == "quick" else None   # the table's quick total is the test command's
     for part, spent in parts.items():
         line = budgets.against(part, spent, mode, hardware) if spent is not None else None

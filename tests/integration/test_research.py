@@ -82,12 +82,19 @@ def _smoke_runs(scripts, scratch):
         for job in jobs:
             Path(job["build_dir"]).mkdir()
         (scratch / f"jobs-{d}.json").write_text(json.dumps(jobs))
-        drivers.append(subprocess.Popen(
-            [sys.executable, "tests/integration/research_smoke.py", str(scratch / f"jobs-{d}.json")],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        # the driver's own output to a file, not a pipe: nothing reads it while the driver runs
+        with open(scratch / f"driver-{d}.log", "w") as log:
+            drivers.append(subprocess.Popen(
+                [sys.executable, "tests/integration/research_smoke.py", str(scratch / f"jobs-{d}.json")],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     runs = {}
     for d, driver in enumerate(drivers):
-        log = driver.communicate(timeout=600)[0]
+        try:
+            driver.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            driver.kill()
+            driver.wait()
+        log = (scratch / f"driver-{d}.log").read_text()
         done_path = scratch / f"jobs-{d}.json.done"
         done = json.loads(done_path.read_text()) if done_path.is_file() else {}
         for script in scripts[d::2]:
